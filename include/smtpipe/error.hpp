@@ -58,6 +58,8 @@ enum class errc {
   unknown_state,              ///< A transition named a state ID that is not in the pipeline.
   state_failed,               ///< A state ended the session with a failure of its own.
   body_read_failed,           ///< The message body source could not be read.
+  not_attempted,              ///< The session ended before this recipient was tried.
+  early_reply,                ///< The server replied while the message body was being sent.
 };
 
 namespace detail {
@@ -101,6 +103,8 @@ class error_category_impl final : public std::error_category {
       case errc::unknown_state: return "transition to an unknown state";
       case errc::state_failed: return "state failed";
       case errc::body_read_failed: return "message body could not be read";
+      case errc::not_attempted: return "not attempted: the session ended first";
+      case errc::early_reply: return "reply received before the end of the message data";
     }
     return "unknown smtpipe error";
   }

@@ -1,0 +1,70 @@
+// smtpipe/pipeline/make_state.hpp - A runtime smtp_state made from a static state type.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_PIPELINE_MAKE_STATE_HPP
+#define SMTPIPE_PIPELINE_MAKE_STATE_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/pipeline/smtp_state.hpp"
+#include "smtpipe/pipeline/stage.hpp"
+#include "smtpipe/pipeline/state.hpp"
+#include "smtpipe/session/session.hpp"
+
+#include <string>
+#include <type_traits>
+
+namespace smtpipe {
+
+namespace detail {
+
+// An empty state type has nothing per connection: one shared instance serves every
+// session and setup allocates nothing.
+template <class S>
+inline constexpr bool shared_closure = std::is_empty_v<S> && std::is_default_constructible_v<S> &&
+                                       !std::is_constructible_v<S, session&>;
+
+template <class S>
+struct runtime_adapter {
+  static void* setup(session& s, void*) {
+    if constexpr (shared_closure<S>) {
+      static S instance;
+      (void)s;
+      return &instance;
+    } else {
+      return new S(make_closure<S>(s));
+    }
+  }
+  static asio::awaitable<transition> callback(session& s, void*) {
+    return static_cast<S*>(s.state_closure())->run(s);
+  }
+  static void free(session&, void* state_closure, void*) {
+    if constexpr (!shared_closure<S>) delete static_cast<S*>(state_closure);
+  }
+  static int tostage(const session& s, void*) {
+    return state_stage(static_cast<const S*>(s.state_closure()), s);
+  }
+  static bool applies(const session& s, void*) { return state_applies<S>(s); }
+};
+
+}  // namespace detail
+
+/// The runtime form of state type `S`, ready for `register_smtp_client_state`: a state
+/// written once for the static pipeline also registers at runtime, with the same behaviour.
+template <class S>
+smtp_state make_state() {
+  static_assert(detail::check_state<S>::value);
+  using adapter = detail::runtime_adapter<S>;
+  smtp_state st;
+  st.name = std::string(S::name);
+  st.init_local_state = detail::state_init_local_state<S>();
+  st.setup = &adapter::setup;
+  st.callback = &adapter::callback;
+  st.free = &adapter::free;
+  st.tostage = &adapter::tostage;
+  st.tostring = &default_tostring;
+  st.applies = &adapter::applies;
+  return st;
+}
+
+}  // namespace smtpipe
+
+#endif  // !SMTPIPE_PIPELINE_MAKE_STATE_HPP

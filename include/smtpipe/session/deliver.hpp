@@ -1,0 +1,148 @@
+// smtpipe/session/deliver.hpp - Connect and deliver: coroutine and Asio initiating functions.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_DELIVER_HPP
+#define SMTPIPE_SESSION_DELIVER_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/pipeline/registry.hpp"
+#include "smtpipe/session/runner.hpp"
+
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <exception>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace smtpipe {
+
+namespace detail {
+
+// Resolves and connects within `timeout`; the first address that answers wins.
+struct connect_to {
+  std::string host;
+  std::string port;
+  std::chrono::milliseconds timeout;
+
+  asio::awaitable<std::error_code> operator()(asio::ip::tcp::socket& socket) const {
+    using namespace asio::experimental::awaitable_operators;
+    using asio::experimental::as_tuple;
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(timeout);
+    auto work = [&]() -> asio::awaitable<std::error_code> {
+      asio::ip::tcp::resolver resolver(socket.get_executor());
+      auto [ec, endpoints] = co_await resolver.async_resolve(host, port, as_tuple(asio::use_awaitable));
+      if (ec) co_return ec;
+      auto [cec, ep] = co_await asio::async_connect(socket, endpoints, as_tuple(asio::use_awaitable));
+      co_return cec;
+    };
+    auto outcome = co_await (work() || timer.async_wait(as_tuple(asio::use_awaitable)));
+    if (outcome.index() == 1) co_return make_error_code(errc::timeout);
+    co_return std::get<0>(outcome);
+  }
+};
+
+template <class Table, class Connect, class CompletionToken>
+auto async_run(asio::any_io_executor executor, asio::ip::tcp::socket socket, Table table,
+               std::span<const message> messages, session_options options, Connect connect,
+               CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(std::error_code, session_result)>(
+      [](auto handler, asio::any_io_executor ex, asio::ip::tcp::socket sock, Table tab,
+         std::span<const message> msgs, session_options opts, Connect conn) {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        asio::co_spawn(
+            ex, run_table(std::move(sock), std::move(tab), msgs, std::move(opts), std::move(conn)),
+            asio::bind_cancellation_slot(
+                slot, [h = std::move(handler), ex](std::exception_ptr failure,
+                                                   session_result result) mutable {
+                  std::error_code ec = result.error;
+                  if (failure) {
+                    try {
+                      std::rethrow_exception(failure);
+                    } catch (const std::system_error& e) {
+                      ec = e.code();
+                    } catch (...) {
+                      ec = errc::state_failed;
+                    }
+                  }
+                  auto target = asio::get_associated_executor(h, ex);
+                  asio::dispatch(target, [h = std::move(h), ec, r = std::move(result)]() mutable {
+                    std::move(h)(ec, std::move(r));
+                  });
+                }));
+      },
+      token, std::move(executor), std::move(socket), std::move(table), messages,
+      std::move(options), std::move(connect));
+}
+
+}  // namespace detail
+
+/// Resolves `host`:`port`, connects (within `options.timeouts.connect`), and delivers
+/// `messages` over one session running `pipeline` (a static `pipeline<...>` or a
+/// `state_machine`). Never throws for SMTP, network or timeout failures: see the result.
+/// Nothing is sent, and no connection made, when every message is refused by validation.
+template <class Pipeline>
+asio::awaitable<session_result> deliver(std::string host, std::string port,
+                                        const Pipeline& pipeline,
+                                        std::span<const message> messages,
+                                        session_options options = {}) {
+  auto executor = co_await asio::this_coro::executor;
+  detail::connect_to connect{std::move(host), std::move(port), options.timeouts.connect};
+  asio::ip::tcp::socket socket(executor);
+  auto table = detail::make_table(pipeline);
+  co_return co_await detail::run_table(std::move(socket), std::move(table), messages,
+                                       std::move(options), std::move(connect));
+}
+
+/// `deliver` with the process-wide `default_state_machine()` (Momentum's registrations).
+inline asio::awaitable<session_result> deliver(std::string host, std::string port,
+                                               std::span<const message> messages,
+                                               session_options options = {}) {
+  return deliver(std::move(host), std::move(port), default_state_machine(), messages,
+                 std::move(options));
+}
+
+/// Asio initiating function for `deliver`; completes with
+/// `void(std::error_code, session_result)` where the error is `session_result::error`. With
+/// `use_awaitable` a session error throws and the per-recipient results are lost: use
+/// `as_tuple(use_awaitable)` to keep them. Cancellation through the token's slot ends the
+/// session and closes the connection. `messages` must outlive the operation.
+template <class Pipeline, class CompletionToken>
+auto async_deliver(asio::any_io_executor executor, std::string host, std::string port,
+                   const Pipeline& pipeline, std::span<const message> messages,
+                   session_options options, CompletionToken&& token) {
+  const auto timeout = options.timeouts.connect;
+  asio::ip::tcp::socket socket(executor);
+  return detail::async_run(std::move(executor), std::move(socket), detail::make_table(pipeline),
+                           messages, std::move(options),
+                           detail::connect_to{std::move(host), std::move(port), timeout},
+                           std::forward<CompletionToken>(token));
+}
+
+/// Asio initiating function for `run_session` over a connected `socket`; completes with
+/// `void(std::error_code, session_result)`.
+template <class Pipeline, class CompletionToken>
+auto async_run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
+                       std::span<const message> messages, session_options options,
+                       CompletionToken&& token) {
+  asio::any_io_executor executor = socket.get_executor();
+  return detail::async_run(std::move(executor), std::move(socket), detail::make_table(pipeline),
+                           messages, std::move(options), detail::already_connected{},
+                           std::forward<CompletionToken>(token));
+}
+
+}  // namespace smtpipe
+
+#endif  // !SMTPIPE_SESSION_DELIVER_HPP

@@ -1,0 +1,401 @@
+// smtpipe/session/impl/session.hpp - Bodies of session's I/O, validation and result members.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_IMPL_SESSION_HPP
+#define SMTPIPE_SESSION_IMPL_SESSION_HPP
+
+#include "smtpipe/protocol/address.hpp"
+#include "smtpipe/session/session.hpp"
+
+#include <algorithm>
+
+namespace smtpipe {
+
+namespace detail {
+
+inline std::string redacted(std::string_view line) {
+  // "AUTH PLAIN <secret>" keeps the mechanism; SASL response lines are secrets entirely.
+  if (line.size() > 5 && (line.substr(0, 5) == "AUTH " || line.substr(0, 5) == "auth ")) {
+    const std::size_t space = line.find(' ', 5);
+    return std::string(line.substr(0, space)) + (space == line.npos ? "" : " <redacted>");
+  }
+  return "<redacted>";
+}
+
+}  // namespace detail
+
+// ---- validation, before any byte is written ----------------------------------------------
+
+inline std::error_code session::validate_message(std::size_t m) {
+  const message& msg = messages_[m];
+  if (msg.recipients.empty()) return errc::invalid_argument;
+  bool utf8 = msg.params.smtputf8 || needs_smtputf8(msg.sender);
+  for (const auto& r : msg.recipients) utf8 = utf8 || needs_smtputf8(r.address);
+  // Formatting into a scratch buffer runs every check on the final bytes.
+  std::string scratch;
+  mail_parameters p = msg.params;
+  p.smtputf8 = utf8;
+  if (auto ec = format_mail_from(scratch, msg.sender, p)) return ec;
+  for (const auto& r : msg.recipients)
+    if (auto ec = format_rcpt_to(scratch, r.address, r.params, utf8)) return ec;
+  if (p.body == body_type::binary_mime) return errc::extension_not_supported;  // needs BDAT
+
+  body_scanner scanner({true, options_.long_lines, 998});
+  body_reader reader;
+  if (auto ec = msg.body.open(reader)) return ec;
+  for (;;) {
+    std::string_view chunk;
+    if (auto ec = reader.next(chunk, body_reader::file_chunk)) return ec;
+    if (chunk.empty()) break;
+    if (auto ec = scanner.scan(chunk)) return ec;
+  }
+  if (auto ec = scanner.finish()) return ec;
+  info_[m] = {msg.body.size(), utf8};
+  return {};
+}
+
+inline std::error_code session::prepare() {
+  if (auto ec = validate_domain(options_.helo_name, false)) return ec;
+  if (options_.tls != tls_mode::none) return errc::tls_not_available;
+  if (options_.auth) return errc::auth_not_available;
+  info_.resize(messages_.size());
+  std::error_code first;
+  bool any = messages_.empty();
+  for (std::size_t m = 0; m < messages_.size(); ++m) {
+    if (auto ec = validate_message(m)) {
+      result_.messages[m].error = ec;
+      for (std::size_t i = 0; i < phases_[m].size(); ++i)
+        decide(m, i, delivery_status::permanent, nullptr, ec, ec.message());
+      if (!first) first = ec;
+    } else {
+      any = true;
+    }
+  }
+  return any ? std::error_code{} : first;
+}
+
+// ---- commands of a transaction --------------------------------------------------------------
+
+inline std::error_code session::enqueue_mail() {
+  const message& msg = messages_[tx_.message];
+  const message_info& info = info_[tx_.message];
+  mail_parameters p = msg.params;
+  if (caps_.has("SIZE")) {
+    if (!p.size) p.size = info.size;
+    const auto limit = caps_.size_limit();
+    if (limit && *limit > 0 && p.size && *p.size > *limit) return errc::message_too_big;
+  } else {
+    p.size.reset();
+  }
+  if (info.utf8) {
+    if (!caps_.smtputf8()) return errc::extension_not_supported;
+    p.smtputf8 = true;
+  }
+  if (p.body == body_type::eight_bit_mime && !caps_.eightbitmime())
+    return errc::extension_not_supported;
+  if (p.body == body_type::binary_mime) return errc::extension_not_supported;
+  if (!caps_.dsn()) {  // DSN parameters are dropped, as Postfix does, when DSN is absent.
+    p.ret = dsn_ret::unspecified;
+    p.envid.clear();
+  }
+  for (const auto& e : p.extra)
+    if (!caps_.has(e.keyword)) return errc::extension_not_supported;
+  auto ec = enqueue(
+      command_kind::mail, [&](std::string& out) { return format_mail_from(out, msg.sender, p); },
+      {&on_mail, nullptr, 0});
+  if (!ec) tx_.open = true;
+  return ec;
+}
+
+inline std::error_code session::check_rcpt_parameters() const {
+  const message& msg = messages_[tx_.message];
+  for (std::size_t i = tx_.first; i < tx_.last; ++i)
+    for (const auto& e : msg.recipients[i].params.extra)
+      if (!caps_.has(e.keyword)) return errc::extension_not_supported;
+  return {};
+}
+
+inline std::error_code session::enqueue_rcpt(std::size_t i) {
+  const recipient& r = messages_[tx_.message].recipients[i];
+  const bool utf8 = info_[tx_.message].utf8;
+  const bool strip_dsn =
+      !caps_.dsn() && (r.params.notify != notify_unspecified || !r.params.orcpt.empty());
+  auto ec = enqueue(
+      command_kind::rcpt,
+      [&](std::string& out) {
+        if (!strip_dsn) return format_rcpt_to(out, r.address, r.params, utf8);
+        return format_rcpt_to(out, r.address, rcpt_parameters{notify_unspecified, {}, r.params.extra},
+                              utf8);
+      },
+      {&on_rcpt, nullptr, i});
+  if (!ec) phases_[tx_.message][i] = phase::queued;
+  return ec;
+}
+
+inline asio::awaitable<std::error_code> session::send_body() {
+  constexpr std::size_t block = 64 * 1024;
+  const message& msg = messages_[tx_.message];
+  body_encoder encoder({true, options_.long_lines, 998});
+  std::error_code ec = msg.body.open(body_);
+  std::uint64_t octets = 0;
+  in_body_ = true;
+  while (!ec && !error_) {
+    std::string_view chunk;
+    if ((ec = body_.next(chunk, block)) || chunk.empty()) break;
+    const std::size_t before = out_.size();
+    if ((ec = encoder.encode(chunk, out_))) break;
+    octets += out_.size() - before;
+    if (out_.size() >= block) co_await write_out(options_.timeouts.data_block);
+  }
+  body_ = body_reader{};
+  if (ec || error_) {
+    // Part of the body may be on the wire: never send the final dot, drop the connection.
+    in_body_ = false;
+    if (has_early_reply_ && !early_reply_.positive()) {
+      decide_open(early_reply_, errc::early_reply);
+    } else if (ec) {
+      set_error(ec);
+      decide_open(ec == errc::body_read_failed ? delivery_status::transient
+                                               : delivery_status::permanent,
+                  ec, ec.message());
+    }
+    end_transaction();
+    needs_rset_ = false;  // the connection is dropped, not reset
+    co_return error_;
+  }
+  const std::size_t before = out_.size();
+  (void)encoder.finish(out_);
+  octets += out_.size() - before - 3;
+  if (options_.observer) {
+    options_.observer->body_sent(*this, octets);
+    log_.push_back({out_.size() - 3, 3, false});
+  }
+  pending_.push_back({{&on_dot, nullptr, 0}, command_kind::dot, state_id_, false});
+  in_body_ = false;
+  dot_queued_ = true;
+  dot_end_ = out_.size();
+  dot_tx_ = tx_;
+  tx_.open = false;
+  co_return std::error_code{};
+}
+
+// ---- I/O ------------------------------------------------------------------------------------
+
+inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progress_timeout) {
+  using asio::experimental::as_tuple;
+  // From here on the server may answer every queued command.
+  const bool front_was_unsent = head_ < pending_.size() && !pending_[head_].sent;
+  for (std::size_t i = head_; i < pending_.size(); ++i) pending_[i].sent = true;
+  if (front_was_unsent) arm_read_deadline();
+  const bool dot_in_write = dot_queued_;
+  if (dot_queued_) {
+    dot_queued_ = false;
+    dot_pending_ = true;
+    for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
+      if (phases_[dot_tx_.message][i] == phase::accepted) phases_[dot_tx_.message][i] = phase::dot_sent;
+  }
+  if (options_.observer) {
+    for (const auto& c : log_) {
+      const std::string_view line(out_.data() + c.offset, c.length - 2);
+      if (c.redact) options_.observer->command_sent(*this, detail::redacted(line));
+      else options_.observer->command_sent(*this, line);
+    }
+    log_.clear();
+  }
+  write_deadline_ = clock::now() + progress_timeout;
+  auto [ec, n] = co_await io_.async_write(asio::buffer(out_), as_tuple(asio::use_awaitable));
+  write_deadline_ = clock::time_point::max();
+  if (ec) {
+    if (dot_in_write && n < dot_end_) {  // the server cannot have seen the final dot
+      dot_pending_ = false;
+      for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
+        if (phases_[dot_tx_.message][i] == phase::dot_sent)
+          phases_[dot_tx_.message][i] = phase::accepted;
+    }
+    set_error(ec);
+    broken_ = true;
+    wake();
+  }
+  out_.clear();
+  if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
+}
+
+inline asio::awaitable<void> session::wait_for_reader() {
+  using asio::experimental::as_tuple;
+  wake_.expires_at(clock::time_point::max());
+  co_await wake_.async_wait(as_tuple(asio::use_awaitable));
+  if (!error_ && head_ < pending_.size()) {
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) {
+      set_error(asio::error::operation_aborted);
+      broken_ = true;
+    }
+  }
+}
+
+inline bool session::on_reply(const reply& r) {
+  if (options_.observer) options_.observer->reply_received(*this, r);
+  if (head_ >= pending_.size() || !pending_[head_].sent) {
+    if (in_body_) {
+      early_reply_ = r;
+      has_early_reply_ = true;
+      set_error(errc::early_reply, r.sanitized_text());
+    } else {
+      set_error(r.code == 421 ? errc::service_not_available : errc::unsolicited_reply,
+                r.sanitized_text());
+    }
+    broken_ = true;
+    io_.cancel();
+    wake();
+    return false;
+  }
+  const pending_reply p = pending_[head_++];
+  if (r.code == 421 && !closing_) {
+    closing_ = true;
+    closing_reply_ = r;
+  }
+  decider_ = p.state_id;
+  if (p.handler.fn) p.handler.fn(*this, r, p.handler.context, p.handler.index);
+  decider_ = -1;
+  if (head_ == pending_.size()) {
+    pending_.clear();
+    head_ = 0;
+    read_deadline_ = clock::time_point::max();
+    wake();
+  } else {
+    arm_read_deadline();
+  }
+  return true;
+}
+
+inline asio::awaitable<void> session::reader() {
+  using asio::experimental::as_tuple;
+  for (;;) {
+    while (in_begin_ < in_end_) {
+      const auto res = parser_.parse({in_.data() + in_begin_, in_end_ - in_begin_});
+      in_begin_ += res.consumed;
+      if (res.st == reply_parser::status::need_more) break;
+      if (res.st == reply_parser::status::error) {
+        set_error(res.ec);
+        broken_ = true;
+        io_.cancel();
+        wake();
+        co_return;
+      }
+      if (!on_reply(parser_.get())) co_return;
+    }
+    if (stopped_ || error_) co_return;
+    in_begin_ = in_end_ = 0;
+    auto [ec, n] = co_await io_.async_read_some(asio::buffer(in_), as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (stopped_) co_return;
+      broken_ = true;
+      // After QUIT a close is the expected end, whether or not QUIT was answered.
+      const bool only_quit_due = head_ >= pending_.size() ||
+                                 (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit);
+      if (ec == asio::error::eof && quit_sent_ && only_quit_due && !parser_.in_progress()) {
+        pending_.clear();
+        head_ = 0;
+      } else if (ec == asio::error::eof) {
+        set_error(closing_ ? make_error_code(errc::service_not_available)
+                           : make_error_code(errc::connection_closed),
+                  closing_ ? closing_reply_.sanitized_text() : std::string{});
+      } else {
+        set_error(ec);
+      }
+      wake();
+      co_return;
+    }
+    in_end_ = n;
+  }
+}
+
+inline asio::awaitable<void> session::watchdog() {
+  using asio::experimental::as_tuple;
+  while (!stopped_) {
+    const auto now = clock::now();
+    const auto due = std::min({read_deadline_, write_deadline_, session_deadline_});
+    if (due <= now) {
+      broken_ = true;
+      io_.cancel();
+      if (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit &&
+          due != session_deadline_) {
+        // A late reply to QUIT is only worth a note: everything else is settled.
+        if (options_.observer) options_.observer->note(*this, "no reply to QUIT");
+        pending_.clear();
+        head_ = 0;
+        wake();
+        co_return;
+      }
+      // Name the stage of what is late: the reply due, or the body being written.
+      const int late_stage = in_body_ ? int(stage::sending_body)
+                             : head_ < pending_.size()
+                                 ? int(waiting_stage(pending_[head_].kind))
+                                 : stage_code();
+      set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
+      result_.error_stage = late_stage;
+      io_.cancel();
+      wake();
+      co_return;
+    }
+    timer_.expires_at(std::min(due, now + tick_));
+    auto [ec] = co_await timer_.async_wait(as_tuple(asio::use_awaitable));
+    if (ec) {
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (stopped_ || cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+}
+
+inline void session::start() {
+  if (options_.timeouts.session.count() > 0)
+    session_deadline_ = clock::now() + options_.timeouts.session;
+  // The server speaks first: its greeting is the first reply due, before any state runs.
+  pending_.push_back({{&on_greeting, nullptr, 0}, command_kind::greeting, state_id::banner, true});
+  arm_read_deadline();
+}
+
+inline void session::stop() noexcept {
+  stopped_ = true;
+  io_.close();
+  timer_.cancel();
+  wake_.cancel();
+}
+
+inline void session::finalize() {
+  for (std::size_t m = 0; m < phases_.size(); ++m) {
+    for (std::size_t i = 0; i < phases_[m].size(); ++i) {
+      auto& rr = result_.messages[m].recipients[i];
+      switch (phases_[m][i]) {
+        case phase::decided: break;
+        case phase::not_sent:
+          if (has_session_reply_) {
+            decide(m, i, failure_of(session_reply_), &session_reply_, error_, {});
+            rr.state = result_.error_state;
+          } else {
+            rr.status = delivery_status::transient;
+            rr.error = errc::not_attempted;
+            rr.text = error_ ? "not attempted: " + error_.message() : rr.error.message();
+          }
+          break;
+        case phase::queued:
+        case phase::accepted:
+          decide(m, i, delivery_status::transient, nullptr,
+                 error_ ? error_ : make_error_code(errc::connection_closed),
+                 error_ ? error_.message() : "session ended before the final reply");
+          rr.state = result_.error_state;
+          break;
+        case phase::dot_sent:
+          decide(m, i, delivery_status::unknown, nullptr,
+                 error_ ? error_ : make_error_code(errc::connection_closed),
+                 "no reply to the final \".\": the message may have been delivered");
+          rr.state = "data";
+          rr.state_id = state_id::data;
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace smtpipe
+
+#endif  // !SMTPIPE_SESSION_IMPL_SESSION_HPP

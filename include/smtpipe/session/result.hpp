@@ -1,0 +1,90 @@
+// smtpipe/session/result.hpp - What happened to every recipient, message and session.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_RESULT_HPP
+#define SMTPIPE_SESSION_RESULT_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/pipeline/stage.hpp"
+#include "smtpipe/protocol/enhanced_status.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace smtpipe {
+
+/// The fate of one recipient.
+enum class delivery_status {
+  delivered,  ///< The server accepted the message for this recipient (2yz after ".").
+  transient,  ///< Not delivered; trying again later may succeed (4yz, I/O errors, not tried).
+  permanent,  ///< Not delivered; the server refused it for good (5yz) or the input is invalid.
+  unknown,    ///< The final "." was sent but no reply came: it may have been delivered.
+};
+
+constexpr const char* to_string(delivery_status s) noexcept {
+  switch (s) {
+    case delivery_status::delivered: return "delivered";
+    case delivery_status::transient: return "transient";
+    case delivery_status::permanent: return "permanent";
+    case delivery_status::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+/// One recipient's result: the reply (or error) that decided it and the state that did.
+struct recipient_result {
+  std::string address;
+  delivery_status status = delivery_status::transient;
+  int code = 0;               ///< Basic reply code; 0 when no reply decided (see `error`).
+  enhanced_status enhanced;   ///< RFC 3463 code when the server sent one.
+  std::string text;           ///< Reply text (lines joined by '\n'), or the error message.
+  std::string state;          ///< Name of the state that decided, e.g. "rcpt" or "data".
+  int state_id = -1;          ///< ID of that state; -1 when the message was never started.
+  std::error_code error;      ///< Set when an error, not a reply, decided (timeout, I/O...).
+};
+
+/// One message's result: a result per recipient, in the order of `message::recipients`.
+struct message_result {
+  std::vector<recipient_result> recipients;
+  std::error_code error;             ///< Why the message was refused before sending, if it was.
+  std::size_t transactions = 0;      ///< MAIL transactions used (recipients are split by limit).
+
+  bool all_delivered() const noexcept {
+    return std::all_of(recipients.begin(), recipients.end(),
+                       [](const auto& r) { return r.status == delivery_status::delivered; });
+  }
+  std::size_t count(delivery_status s) const noexcept {
+    return static_cast<std::size_t>(std::count_if(
+        recipients.begin(), recipients.end(), [s](const auto& r) { return r.status == s; }));
+  }
+};
+
+/// A whole session's result. `error` says why the session ended early, if it did; the
+/// per-recipient results are complete either way.
+struct session_result {
+  std::error_code error;
+  std::string error_state;      ///< Name of the state running when `error` happened.
+  int error_stage = static_cast<int>(stage::unknown);  ///< Its stage code at that moment.
+  std::string error_text;       ///< Sanitised server text or detail that goes with `error`.
+  std::vector<message_result> messages;
+  std::string greeting;         ///< The server's banner text (sanitised).
+  bool esmtp = false;           ///< EHLO succeeded.
+  bool pipelining = false;      ///< PIPELINING was advertised and used.
+  std::size_t transactions = 0;
+
+  bool all_delivered() const noexcept {
+    return std::all_of(messages.begin(), messages.end(),
+                       [](const auto& m) { return m.all_delivered(); });
+  }
+  std::size_t count(delivery_status s) const noexcept {
+    std::size_t n = 0;
+    for (const auto& m : messages) n += m.count(s);
+    return n;
+  }
+};
+
+}  // namespace smtpipe
+
+#endif  // !SMTPIPE_SESSION_RESULT_HPP

@@ -1,0 +1,329 @@
+// smtpipe/session/runner.hpp - Runs a flattened pipeline (static or runtime) over a session.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_RUNNER_HPP
+#define SMTPIPE_SESSION_RUNNER_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/pipeline/pipeline.hpp"
+#include "smtpipe/pipeline/smtp_state.hpp"
+#include "smtpipe/pipeline/state.hpp"
+#include "smtpipe/pipeline/state_machine.hpp"
+#include "smtpipe/session/session.hpp"
+#include "smtpipe/states/builtin_states.hpp"
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <array>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace smtpipe {
+
+namespace detail {
+
+/// What the runner needs of one state, whichever path registered it: plain function
+/// pointers and a context (null for static states, the `smtp_state` for runtime ones).
+struct state_entry {
+  int id = -1;
+  std::string_view name;
+  int init_local_state = 0;
+  bool (*applies)(const session&, const void*) = nullptr;
+  asio::awaitable<transition> (*run)(session&, const void*) = nullptr;
+  int (*tostage)(const session&, const void*) = nullptr;
+  const char* (*tostring)(int) = nullptr;
+  const void* context = nullptr;
+};
+
+struct runner_access {
+  static void enter(session& s, const state_entry& e) {
+    s.state_id_ = e.id;
+    s.state_name_ = e.name;
+    s.local_state_ = e.init_local_state;
+    s.state_closure_ = nullptr;
+    s.entered_at_ = session::clock::now();
+    s.stage_fn_ = e.tostage;
+    s.stage_ctx_ = e.context;
+    s.tostring_fn_ = e.tostring;
+    s.has_request_ = false;
+    if (s.options_.observer) s.options_.observer->state_entered(s, e.id, e.name);
+  }
+  static transition leave(session& s, const state_entry& e, transition t) {
+    if (t.what() == transition::kind::next && s.has_request_) t = s.requested_;
+    s.has_request_ = false;
+    if (s.options_.observer) s.options_.observer->state_left(s, e.id, t);
+    s.state_closure_ = nullptr;
+    return t;
+  }
+  static void set_closure(session& s, void* closure) noexcept { s.state_closure_ = closure; }
+  static void note(session& s, std::string_view text) {
+    if (s.options_.observer) s.options_.observer->note(s, text);
+  }
+  static void skipped(session& s, const state_entry& e) {
+    if (s.options_.observer) s.options_.observer->state_skipped(s, e.id, e.name);
+  }
+  static void broken(session& s, std::error_code ec) {
+    s.set_error(ec);
+    s.broken_ = true;
+  }
+  static std::error_code prepare(session& s) { return s.prepare(); }
+  static void start(session& s) { s.start(); }
+  static void stop(session& s) noexcept { s.stop(); }
+  static asio::awaitable<void> reader(session& s) { return s.reader(); }
+  static asio::awaitable<void> watchdog(session& s) { return s.watchdog(); }
+  static session_result take_result(session& s) {
+    s.finalize();
+    return std::move(s.result_);
+  }
+  static void set_names(session& s, std::vector<std::string_view> names) { s.names_ = std::move(names); }
+};
+
+// ---- static states ----------------------------------------------------------------------------
+
+template <class S>
+asio::awaitable<transition> run_static(session& s, const void*) {
+  S closure = make_closure<S>(s);
+  runner_access::set_closure(s, &closure);
+  co_return co_await closure.run(s);
+}
+template <class S>
+bool applies_static(const session& s, const void*) {
+  return state_applies<S>(s);
+}
+template <class S>
+int tostage_static(const session& s, const void*) {
+  return state_stage(static_cast<const S*>(s.state_closure()), s);
+}
+
+template <class S>
+constexpr state_entry static_entry(int id) {
+  static_assert(check_state<S>::value);
+  return {id,
+          S::name,
+          state_init_local_state<S>(),
+          &applies_static<S>,
+          &run_static<S>,
+          &tostage_static<S>,
+          &default_tostring,
+          nullptr};
+}
+
+/// The dispatch table of a static pipeline: a constexpr array of entries in execution
+/// order, each calling its state type directly (no virtual call, no type erasure).
+template <class P>
+struct static_table {
+  template <class... B, class... C>
+  static constexpr std::array<state_entry, P::size> entries_by_id(type_list<B...>, type_list<C...>) {
+    int id = 0;
+    return {static_entry<B>(id++)..., static_entry<C>(id++)...};
+  }
+  static constexpr std::array<state_entry, P::size> by_id =
+      entries_by_id(states::builtin{}, typename P::custom_states{});
+  static constexpr std::array<int, P::size> order = P::order();
+  static constexpr std::array<int, P::size> positions = [] {
+    std::array<int, P::size> p{};
+    for (std::size_t i = 0; i < P::size; ++i) p[static_cast<std::size_t>(order[i])] = static_cast<int>(i);
+    return p;
+  }();
+
+  static constexpr std::size_t size() noexcept { return P::size; }
+  static constexpr const state_entry& at(std::size_t position) noexcept {
+    return by_id[static_cast<std::size_t>(order[position])];
+  }
+  static constexpr int position_of(int id) noexcept {
+    return id >= 0 && static_cast<std::size_t>(id) < P::size ? positions[static_cast<std::size_t>(id)] : -1;
+  }
+  std::vector<std::string_view> names() const {
+    std::vector<std::string_view> n;
+    for (const auto& e : by_id) n.push_back(e.name);
+    return n;
+  }
+};
+
+// ---- runtime states ---------------------------------------------------------------------------
+
+inline asio::awaitable<transition> run_runtime(session& s, const void* context) {
+  const auto* st = static_cast<const smtp_state*>(context);
+  void* closure = st->setup ? st->setup(s, st->closure) : nullptr;
+  runner_access::set_closure(s, closure);
+  std::exception_ptr failure;
+  transition t = transition::next();
+  try {
+    t = co_await st->callback(s, st->closure);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (st->free) {
+    st->free(s, closure, st->closure);
+  } else if (closure) {
+    runner_access::note(s, "state_closure defined but free func not defined for state " +
+                               std::to_string(st->id) + " name " + st->name +
+                               " which causes a leak");
+  }
+  if (failure) std::rethrow_exception(failure);
+  co_return t;
+}
+inline bool applies_runtime(const session& s, const void* context) {
+  const auto* st = static_cast<const smtp_state*>(context);
+  return !st->applies || st->applies(s, st->closure);
+}
+inline int tostage_runtime(const session& s, const void* context) {
+  const auto* st = static_cast<const smtp_state*>(context);
+  return st->tostage(s, st->closure);
+}
+
+/// The dispatch table of a runtime machine: the snapshot the session started with and one
+/// entry per state calling its registered callbacks.
+class runtime_table {
+ public:
+  explicit runtime_table(std::shared_ptr<const state_machine::snapshot> snapshot)
+      : snapshot_(std::move(snapshot)) {
+    entries_.reserve(snapshot_->states.size());
+    for (const auto& st : snapshot_->states)
+      entries_.push_back({st.id, st.name, st.init_local_state, &applies_runtime, &run_runtime,
+                          &tostage_runtime, st.tostring, &st});
+  }
+  std::size_t size() const noexcept { return snapshot_->order.size(); }
+  const state_entry& at(std::size_t position) const noexcept {
+    return entries_[static_cast<std::size_t>(snapshot_->order[position])];
+  }
+  int position_of(int id) const noexcept {
+    return id >= 0 && static_cast<std::size_t>(id) < entries_.size()
+               ? snapshot_->position[static_cast<std::size_t>(id)]
+               : -1;
+  }
+  std::vector<std::string_view> names() const {
+    std::vector<std::string_view> n;
+    for (const auto& e : entries_) n.push_back(e.name);
+    return n;
+  }
+
+ private:
+  std::shared_ptr<const state_machine::snapshot> snapshot_;
+  std::vector<state_entry> entries_;
+};
+
+template <class... R>
+static_table<pipeline<R...>> make_table(const pipeline<R...>&) {
+  return {};
+}
+inline runtime_table make_table(const state_machine& machine) {
+  return runtime_table(machine.current());
+}
+
+// ---- the loop -------------------------------------------------------------------------------
+
+/// Runs the states in order from the first, following their transitions, until the end.
+template <class Table>
+asio::awaitable<void> run_states(session& s, const Table& table) {
+  const std::size_t end = table.size();
+  const auto rset_position = static_cast<std::size_t>(table.position_of(state_id::rset));
+  const auto quit_position = static_cast<std::size_t>(table.position_of(state_id::quit));
+  std::size_t position = 0;
+  while (position < end) {
+    const state_entry& e = table.at(position);
+    if (e.applies && !e.applies(s, e.context)) {
+      runner_access::skipped(s, e);
+      ++position;
+      continue;
+    }
+    runner_access::enter(s, e);
+    transition t = transition::next();
+    try {
+      t = co_await e.run(s, e.context);
+    } catch (const std::system_error& ex) {
+      runner_access::broken(s, ex.code());
+      t = transition::fail_session();
+    } catch (const std::exception& ex) {
+      t = s.fail_session(errc::state_failed, ex.what());
+    }
+    t = runner_access::leave(s, e, t);
+    if (s.error() && t.what() != transition::kind::close) t = transition::fail_session();
+    switch (t.what()) {
+      case transition::kind::next:
+        ++position;
+        break;
+      case transition::kind::jump: {
+        const int target = table.position_of(t.target());
+        if (target < 0) {
+          (void)s.fail_session(errc::unknown_state, "jump to state " + std::to_string(t.target()));
+          position = quit_position;
+        } else {
+          position = static_cast<std::size_t>(target);
+        }
+        break;
+      }
+      case transition::kind::fail_transaction:
+        // From a state after `rset` there is no transaction left to end: go on.
+        position = position < rset_position ? rset_position : position + 1;
+        break;
+      case transition::kind::fail_session:
+        position = position < quit_position ? quit_position : position + 1;
+        break;
+      case transition::kind::close:
+        position = end;
+        break;
+    }
+  }
+}
+
+template <class Table>
+asio::awaitable<void> run_and_stop(session& s, const Table& table) {
+  co_await run_states(s, table);
+  runner_access::stop(s);
+}
+
+/// Validates, optionally connects (`connect(socket)` returns `awaitable<std::error_code>`),
+/// then runs the states beside the session's reader and watchdog.
+template <class Table, class Connect>
+asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table table,
+                                          std::span<const message> messages,
+                                          session_options options, Connect connect) {
+  using namespace asio::experimental::awaitable_operators;
+  transport io(std::move(socket));
+  session s(io, options, messages);
+  runner_access::set_names(s, table.names());
+  if (auto ec = runner_access::prepare(s)) {
+    runner_access::broken(s, ec);
+  } else if (auto cec = co_await connect(io.socket())) {
+    runner_access::broken(s, cec);
+  } else {
+    std::error_code ignored;
+    io.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    runner_access::start(s);
+    try {
+      co_await (run_and_stop(s, table) && runner_access::reader(s) && runner_access::watchdog(s));
+    } catch (const std::system_error& ex) {
+      runner_access::broken(s, ex.code());
+    }
+  }
+  runner_access::stop(s);
+  co_return runner_access::take_result(s);
+}
+
+struct already_connected {
+  asio::awaitable<std::error_code> operator()(asio::ip::tcp::socket&) const { co_return std::error_code{}; }
+};
+
+}  // namespace detail
+
+/// Runs one session over a connected socket with a pipeline: a static `pipeline<...>` or a
+/// runtime `state_machine` (its current snapshot). Delivers every message in order over this
+/// one connection and never throws for SMTP, I/O or timeout failures: they are in the
+/// result, which holds a result for every recipient. The socket is closed at the end.
+template <class Pipeline>
+asio::awaitable<session_result> run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
+                                            std::span<const message> messages,
+                                            session_options options = {}) {
+  return detail::run_table(std::move(socket), detail::make_table(pipeline), messages,
+                           std::move(options), detail::already_connected{});
+}
+
+}  // namespace smtpipe
+
+#endif  // !SMTPIPE_SESSION_RUNNER_HPP

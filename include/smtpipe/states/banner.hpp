@@ -1,0 +1,31 @@
+// smtpipe/states/banner.hpp - The banner state: wait for the server's 220 greeting.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_BANNER_HPP
+#define SMTPIPE_STATES_BANNER_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// RFC 5321 §3.1, §4.3.2: the server speaks first. 220 goes on; 421 ends the session with a
+/// transient failure, 554 (any 5yz) with a permanent one, other 4yz transiently; any other
+/// code is not a greeting and is a protocol error.
+struct banner {
+  static constexpr std::string_view name = "banner";
+  static constexpr stage stage_code = stage::reading_banner;
+
+  asio::awaitable<transition> run(session& s) {
+    const std::error_code ec = co_await s.flush();
+    const reply& g = s.greeting();
+    if (g.code == 0) co_return s.fail_session(ec ? ec : make_error_code(errc::connection_closed));
+    if (g.code == 220) co_return transition::next();
+    if (g.code == 421) co_return s.fail_session(g, errc::service_not_available);
+    if (g.transient() || g.permanent()) co_return s.fail_session(g, errc::greeting_refused);
+    co_return s.fail_session(errc::unexpected_reply, g.sanitized_text());
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_BANNER_HPP

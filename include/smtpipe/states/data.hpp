@@ -1,0 +1,51 @@
+// smtpipe/states/data.hpp - The data state: DATA, the body, and the final ".".
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_DATA_HPP
+#define SMTPIPE_STATES_DATA_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// RFC 5321 §4.1.1.4: DATA is a sync point. With PIPELINING it flushes MAIL, every RCPT and
+/// DATA as one group and reads every reply before deciding (RFC 2920 §3.1): a refused MAIL or
+/// no accepted recipient ends the transaction (a lone "." first when DATA still got 354); a
+/// refused DATA decides the accepted recipients. After 354 the body is streamed through the
+/// encoder; the final "." is queued and, with PIPELINING, leaves with the next group (the next
+/// MAIL or QUIT), its reply deciding every accepted recipient.
+struct data {
+  static constexpr std::string_view name = "data";
+
+  static bool applies(const session& s) { return s.current_transaction().open; }
+
+  /// 6 "during DATA" until 354, 8 "while sending BODY", 9 "reading confirmation".
+  int tostage(const session& s) const { return s.local_state(); }
+  static constexpr int init_local_state = static_cast<int>(stage::during_data);
+
+  asio::awaitable<transition> run(session& s) {
+    const auto& tx = s.current_transaction();
+    if (auto ec = co_await s.exchange(command_kind::data, format_data)) co_return s.fail_session(ec);
+    const reply& r = s.last_reply();
+    const bool go_ahead = r.code == 354;
+    const bool mail_accepted = tx.mail_code / 100 == 2;
+    if (!mail_accepted || tx.accepted == 0) {
+      if (go_ahead) {  // the server waits for data nobody should get: end it with a lone "."
+        if (auto ec = s.enqueue_empty_dot()) co_return s.fail_session(ec);
+        if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+      }
+      co_return mail_accepted ? s.fail_transaction(r) : s.fail_transaction(s.mail_reply());
+    }
+    if (!go_ahead) co_return s.fail_transaction(r);
+    s.local_state() = static_cast<int>(stage::sending_body);
+    if (auto ec = co_await s.send_body()) co_return s.fail_session(ec);
+    s.local_state() = static_cast<int>(stage::reading_confirmation);
+    if (!s.pipelining())
+      if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+    co_return transition::next();
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_DATA_HPP

@@ -1,0 +1,37 @@
+// smtpipe/states/ehlo.hpp - The ehlo state: EHLO and the server's extensions.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_EHLO_HPP
+#define SMTPIPE_STATES_EHLO_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// RFC 5321 §4.1.1.1: EHLO; a 250 records the capabilities (and whether to pipeline). Only
+/// 500 and 502 (command not recognised / not implemented) fall back to HELO: the `helo` state
+/// then applies. A 421 ends the session transiently; any other refusal ends it with that
+/// reply, and never on a closed connection.
+struct ehlo {
+  static constexpr std::string_view name = "ehlo";
+  static constexpr stage stage_code = stage::during_ehlo;
+
+  asio::awaitable<transition> run(session& s) {
+    s.reset_capabilities();
+    if (auto ec = co_await s.exchange(command_kind::ehlo, [&](std::string& out) {
+          return format_ehlo(out, s.options().helo_name);
+        }))
+      co_return s.fail_session(ec);
+    const reply& r = s.last_reply();
+    if (r.code == 250) {
+      s.set_capabilities(r);
+      co_return transition::next();
+    }
+    if (r.code == 500 || r.code == 502) co_return transition::next();
+    co_return s.fail_session(r, errc::unexpected_reply);
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_EHLO_HPP

@@ -1,0 +1,32 @@
+// smtpipe/states/helo.hpp - The helo state: HELO when EHLO was not understood.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_HELO_HPP
+#define SMTPIPE_STATES_HELO_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// RFC 5321 §4.1.1.1: HELO, for servers that refused EHLO with 500/502. Skipped after a
+/// successful EHLO.
+struct helo {
+  static constexpr std::string_view name = "helo";
+  static constexpr stage stage_code = stage::during_ehlo;
+
+  static bool applies(const session& s) { return !s.esmtp(); }
+
+  asio::awaitable<transition> run(session& s) {
+    if (auto ec = co_await s.exchange(command_kind::helo, [&](std::string& out) {
+          return format_helo(out, s.options().helo_name);
+        }))
+      co_return s.fail_session(ec);
+    const reply& r = s.last_reply();
+    if (r.code == 250) co_return transition::next();
+    co_return s.fail_session(r, errc::unexpected_reply);
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_HELO_HPP

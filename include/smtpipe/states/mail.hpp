@@ -1,0 +1,33 @@
+// smtpipe/states/mail.hpp - The mail state: open a transaction with MAIL FROM.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_MAIL_HPP
+#define SMTPIPE_STATES_MAIL_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// RFC 5321 §4.1.1.2: MAIL FROM for the next message (or recipient batch), with SIZE,
+/// SMTPUTF8, BODY and DSN parameters as the server allows. Pipelinable: with PIPELINING the
+/// command waits for the group's flush. A parameter the server cannot take fails the message
+/// before any of its bytes is written.
+struct mail {
+  static constexpr std::string_view name = "mail";
+  static constexpr stage stage_code = stage::during_mail_from;
+
+  static bool applies(const session& s) { return s.has_next_transaction(); }
+
+  asio::awaitable<transition> run(session& s) {
+    s.begin_transaction();
+    if (auto ec = s.enqueue_mail()) co_return s.fail_transaction(ec, delivery_status::permanent);
+    if (s.pipelining()) co_return transition::next();
+    if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+    if (s.current_transaction().mail_code / 100 == 2) co_return transition::next();
+    co_return s.fail_transaction(s.mail_reply());
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_MAIL_HPP

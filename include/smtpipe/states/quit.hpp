@@ -1,0 +1,29 @@
+// smtpipe/states/quit.hpp - The quit state: QUIT and close.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_QUIT_HPP
+#define SMTPIPE_STATES_QUIT_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// RFC 5321 §4.1.1.10: QUIT, pipelined behind a final "." when allowed. Its reply (or a close
+/// instead of one) is only logged; the replies still due before it, such as the final ".",
+/// are read first and still decide their recipients. Skipped on a broken connection.
+struct quit {
+  static constexpr std::string_view name = "quit";
+  static constexpr stage stage_code = stage::unknown;
+
+  static bool applies(const session& s) { return s.can_quit(); }
+
+  asio::awaitable<transition> run(session& s) {
+    if (auto ec = s.enqueue(command_kind::quit, format_quit)) co_return transition::close();
+    (void)co_await s.flush();
+    co_return transition::next();
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_QUIT_HPP

@@ -1,0 +1,31 @@
+// smtpipe/states/rset.hpp - The rset state: reset a failed transaction, loop to the next one.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_STATES_RSET_HPP
+#define SMTPIPE_STATES_RSET_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/session/session.hpp"
+
+namespace smtpipe::states {
+
+/// The end of every transaction. RSET (RFC 5321 §4.1.1.5) when a transaction was opened and
+/// not completed and another one follows; then back to `mail` while messages remain, else on
+/// to `quit`. Pipelinable: the RSET leaves with the next MAIL group.
+struct rset {
+  static constexpr std::string_view name = "rset";
+  static constexpr stage stage_code = stage::during_rset;
+
+  asio::awaitable<transition> run(session& s) {
+    if (!s.has_next_transaction()) co_return transition::next();
+    if (s.transaction_needs_reset()) {
+      if (auto ec = s.enqueue_rset()) co_return s.fail_session(ec);
+      if (!s.pipelining())
+        if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+    }
+    co_return transition::jump(state_id::mail);
+  }
+};
+
+}  // namespace smtpipe::states
+
+#endif  // !SMTPIPE_STATES_RSET_HPP
