@@ -1,0 +1,270 @@
+// tests/support/script_server.hpp - A scripted SMTP server on loopback for session tests.
+// SPDX-License-Identifier: BSL-1.0
+//
+// Plays a script of steps against one client connection, in the style of Exim's test
+// `server`: send bytes (whole, split into segments, one byte per write, with delays), expect
+// a line by prefix, swallow a DATA body up to its terminator, stay silent, close. Every byte
+// the client sent is captured, with the size of each read, so tests assert on the wire.
+#ifndef SMTPIPE_TESTS_SUPPORT_SCRIPT_SERVER_HPP
+#define SMTPIPE_TESTS_SUPPORT_SCRIPT_SERVER_HPP
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smtpipe::test {
+
+using namespace std::chrono_literals;
+
+class script_server {
+ public:
+  using duration = std::chrono::milliseconds;
+
+  explicit script_server(asio::io_context& io)
+      : io_(io), acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}) {}
+
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  std::string port_string() const { return std::to_string(port()); }
+
+  // ---- building the script --------------------------------------------------------------
+
+  /// Sends `bytes`: in one write, or in writes of `segment` bytes `gap` apart.
+  script_server& send(std::string bytes, std::size_t segment = 0, duration gap = 0ms) {
+    steps_.push_back({step::send, std::move(bytes), segment, gap});
+    return *this;
+  }
+  /// Reads one line (up to LF) and checks that it starts with `prefix` (case-sensitive).
+  script_server& expect(std::string prefix) {
+    steps_.push_back({step::expect, std::move(prefix), 0, 0ms});
+    return *this;
+  }
+  /// Reads message data up to and including "\r\n.\r\n" and keeps it in `bodies()`.
+  script_server& expect_data() {
+    steps_.push_back({step::expect_data, {}, 0, 0ms});
+    return *this;
+  }
+  /// Reads exactly `n` octets (a BDAT chunk) into `bodies()`.
+  script_server& expect_octets(std::size_t n) {
+    steps_.push_back({step::expect_octets, {}, n, 0ms});
+    return *this;
+  }
+  /// Waits `d` without reading.
+  script_server& sleep(duration d) {
+    steps_.push_back({step::sleep, {}, 0, d});
+    return *this;
+  }
+  /// Fails if the client sends any byte within `d`.
+  script_server& expect_silence(duration d) {
+    steps_.push_back({step::silence, {}, 0, d});
+    return *this;
+  }
+  /// Expects the client to close the connection (EOF) within `d`, reading whatever comes.
+  script_server& expect_close(duration d = 5000ms) {
+    steps_.push_back({step::expect_close, {}, 0, d});
+    return *this;
+  }
+  /// Closes the connection.
+  script_server& close() {
+    steps_.push_back({step::close, {}, 0, 0ms});
+    return *this;
+  }
+  /// Runs `f()` at this point of the script (e.g. to check the client's state).
+  script_server& call(std::function<void()> f) {
+    steps_.push_back({step::call, {}, 0, 0ms, std::move(f)});
+    return *this;
+  }
+
+  // ---- results ----------------------------------------------------------------------------
+
+  /// Every byte the client sent, in order.
+  const std::string& received() const { return received_; }
+  /// The size of each read that returned data: one client write usually arrives as one read
+  /// on loopback, so pipelined groups show up as one large read.
+  const std::vector<std::size_t>& reads() const { return reads_; }
+  /// Lines received, without their CRLF (message data excluded).
+  const std::vector<std::string>& lines() const { return lines_; }
+  /// Message data received by `expect_data` (terminator included) and `expect_octets`.
+  const std::vector<std::string>& bodies() const { return bodies_; }
+  /// Script mismatches; empty when the client behaved as scripted.
+  const std::vector<std::string>& failures() const { return failures_; }
+  bool finished() const { return finished_; }
+
+  /// Accepts one connection and plays the script; spawned on the server's io_context.
+  void start() {
+    asio::co_spawn(io_, play(), asio::detached);
+  }
+
+ private:
+  struct step {
+    enum kind { send, expect, expect_data, expect_octets, sleep, silence, expect_close, close, call };
+    kind what;
+    std::string bytes;
+    std::size_t size;
+    duration time;
+    std::function<void()> fn = {};
+  };
+
+  // Reads more bytes into buffer_; false on EOF or error (eof_ set) or after `deadline`.
+  asio::awaitable<bool> fill(asio::ip::tcp::socket& socket, duration deadline) {
+    using namespace asio::experimental::awaitable_operators;
+    using asio::experimental::as_tuple;
+    char chunk[65536];
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(deadline);
+    auto outcome = co_await (socket.async_read_some(asio::buffer(chunk), as_tuple(asio::use_awaitable)) ||
+                             timer.async_wait(as_tuple(asio::use_awaitable)));
+    if (outcome.index() == 1) co_return false;
+    auto [ec, n] = std::get<0>(outcome);
+    if (ec) {
+      eof_ = true;
+      co_return false;
+    }
+    reads_.push_back(n);
+    received_.append(chunk, n);
+    buffer_.append(chunk, n);
+    co_return true;
+  }
+
+  asio::awaitable<void> play() {
+    using asio::experimental::as_tuple;
+    auto [aec, socket] = co_await acceptor_.async_accept(as_tuple(asio::use_awaitable));
+    if (aec) {
+      failures_.push_back("accept: " + aec.message());
+      co_return;
+    }
+    const duration patience = 10000ms;  // a step that waits longer has failed
+    for (const step& s : steps_) {
+      switch (s.what) {
+        case step::send: {
+          const std::size_t seg = s.size ? s.size : s.bytes.size();
+          for (std::size_t i = 0; i < s.bytes.size(); i += seg) {
+            auto [ec, n] = co_await asio::async_write(
+                socket, asio::buffer(s.bytes.data() + i, std::min(seg, s.bytes.size() - i)),
+                as_tuple(asio::use_awaitable));
+            if (ec) {
+              failures_.push_back("send failed: " + ec.message());
+              co_return;
+            }
+            if (s.time.count() && i + seg < s.bytes.size()) co_await pause(s.time);
+          }
+          break;
+        }
+        case step::expect: {
+          std::size_t lf;
+          while ((lf = buffer_.find('\n')) == std::string::npos)
+            if (!co_await fill(socket, patience)) {
+              failures_.push_back("expected '" + s.bytes + "', got " + (eof_ ? "EOF" : "nothing"));
+              co_return;
+            }
+          std::string line = buffer_.substr(0, lf + 1);
+          buffer_.erase(0, lf + 1);
+          while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+          lines_.push_back(line);
+          if (line.compare(0, s.bytes.size(), s.bytes) != 0) {
+            failures_.push_back("expected '" + s.bytes + "', got '" + line + "'");
+            co_return;
+          }
+          break;
+        }
+        case step::expect_data: {
+          std::size_t end;
+          // Data may start with ".\r\n" (empty body) or contain the terminator at its end.
+          while ((end = find_terminator()) == std::string::npos)
+            if (!co_await fill(socket, patience)) {
+              failures_.push_back("expected message data, got " + std::string(eof_ ? "EOF" : "nothing"));
+              co_return;
+            }
+          bodies_.push_back(buffer_.substr(0, end));
+          buffer_.erase(0, end);
+          break;
+        }
+        case step::expect_octets: {
+          while (buffer_.size() < s.size)
+            if (!co_await fill(socket, patience)) {
+              failures_.push_back("expected " + std::to_string(s.size) + " octets");
+              co_return;
+            }
+          bodies_.push_back(buffer_.substr(0, s.size));
+          buffer_.erase(0, s.size);
+          break;
+        }
+        case step::sleep:
+          co_await pause(s.time);
+          break;
+        case step::silence: {
+          if (!buffer_.empty() || co_await fill(socket, s.time)) {
+            failures_.push_back("expected silence, got '" + buffer_ + "'");
+            co_return;
+          }
+          if (eof_) {
+            failures_.push_back("expected silence, got EOF");
+            co_return;
+          }
+          break;
+        }
+        case step::expect_close: {
+          const auto until = std::chrono::steady_clock::now() + s.time;
+          while (co_await fill(socket, std::chrono::duration_cast<duration>(
+                                           until - std::chrono::steady_clock::now())))
+            ;
+          if (!eof_) failures_.push_back("expected the client to close the connection");
+          break;
+        }
+        case step::close: {
+          std::error_code ignored;
+          socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+          socket.close(ignored);
+          finished_ = true;
+          co_return;
+        }
+        case step::call:
+          s.fn();
+          break;
+      }
+    }
+    finished_ = true;
+    // Keep reading until the client closes, so that late bytes are captured.
+    while (co_await fill(socket, patience)) {
+    }
+  }
+
+  std::size_t find_terminator() const {
+    if (buffer_.compare(0, 3, ".\r\n") == 0) return 3;
+    const std::size_t at = buffer_.find("\r\n.\r\n");
+    return at == std::string::npos ? at : at + 5;
+  }
+
+  asio::awaitable<void> pause(duration d) {
+    asio::steady_timer t(io_);
+    t.expires_after(d);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+
+  asio::io_context& io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::vector<step> steps_;
+  std::string buffer_, received_;
+  std::vector<std::size_t> reads_;
+  std::vector<std::string> lines_, bodies_, failures_;
+  bool eof_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace smtpipe::test
+
+#endif  // !SMTPIPE_TESTS_SUPPORT_SCRIPT_SERVER_HPP
