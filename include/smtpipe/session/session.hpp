@@ -127,6 +127,14 @@ class session {
   /// Per-state scratch value, seeded from the state's `init_local_state` on entry.
   int& local_state() noexcept { return local_state_; }
   int local_state() const noexcept { return local_state_; }
+  /// The current state's scratch value for the whole connection: zero when the session
+  /// starts and kept across entries, unlike `local_state()`. Lets a state that is entered
+  /// again (after a jump back) remember what it already did, e.g. that XCLIENT was sent.
+  long& connection_state() {
+    const auto i = static_cast<std::size_t>(state_id_ < 0 ? 0 : state_id_ + 1);
+    if (i >= connection_states_.size()) connection_states_.resize(i + 1, 0);
+    return connection_states_[i];
+  }
   /// The closure the current state's `setup` made (for static states: the state object).
   void* state_closure() const noexcept { return state_closure_; }
   /// When the current state was entered (Momentum's `statetime`).
@@ -515,6 +523,7 @@ class session {
   int state_id_ = -1;
   std::string_view state_name_;
   int local_state_ = 0;
+  std::vector<long> connection_states_;  // by state ID + 1 (slot 0 outside any state)
   void* state_closure_ = nullptr;
   clock::time_point entered_at_{};
   int (*stage_fn_)(const session&, const void*) = nullptr;
