@@ -54,6 +54,17 @@ struct connect_to {
   }
 };
 
+template <class Table>
+asio::awaitable<session_result> deliver(std::string host, std::string port, Table table,
+                                        std::span<const message> messages,
+                                        session_options options) {
+  auto executor = co_await asio::this_coro::executor;
+  connect_to connect{std::move(host), std::move(port), options.timeouts.connect};
+  asio::ip::tcp::socket socket(executor);
+  co_return co_await run_table(std::move(socket), std::move(table), messages, std::move(options),
+                               std::move(connect));
+}
+
 template <class Table, class Connect, class CompletionToken>
 auto async_run(asio::any_io_executor executor, asio::ip::tcp::socket socket, Table table,
                std::span<const message> messages, session_options options, Connect connect,
@@ -98,12 +109,11 @@ asio::awaitable<session_result> deliver(std::string host, std::string port,
                                         const Pipeline& pipeline,
                                         std::span<const message> messages,
                                         session_options options = {}) {
-  auto executor = co_await asio::this_coro::executor;
-  detail::connect_to connect{std::move(host), std::move(port), options.timeouts.connect};
-  asio::ip::tcp::socket socket(executor);
+  // Not a coroutine itself: arguments (temporaries, default arguments) bind to this plain
+  // function and are moved into the coroutine, which g++ 12 needs to copy them correctly.
   auto table = detail::make_table(pipeline);
-  co_return co_await detail::run_table(std::move(socket), std::move(table), messages,
-                                       std::move(options), std::move(connect));
+  return detail::deliver(std::move(host), std::move(port), std::move(table), messages,
+                         std::move(options));
 }
 
 /// `deliver` with the process-wide `default_state_machine()` (Momentum's registrations).

@@ -320,8 +320,10 @@ template <class Pipeline>
 asio::awaitable<session_result> run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
                                             std::span<const message> messages,
                                             session_options options = {}) {
-  return detail::run_table(std::move(socket), detail::make_table(pipeline), messages,
-                           std::move(options), detail::already_connected{});
+  auto table = detail::make_table(pipeline);
+  detail::already_connected connect;
+  return detail::run_table(std::move(socket), std::move(table), messages, std::move(options),
+                           std::move(connect));
 }
 
 }  // namespace smtpipe

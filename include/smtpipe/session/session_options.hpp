@@ -32,6 +32,10 @@ struct auth_credentials {
 
 /// Options of one session. The defaults send mail correctly to any RFC 5321 server.
 struct session_options {
+  // A declared constructor keeps `session_options{}` from being aggregate initialisation:
+  // g++ 12 destroys braced aggregate temporaries in a co_await expression incorrectly.
+  session_options() = default;
+
   std::string helo_name = "localhost";  ///< EHLO/HELO argument: a domain or address literal.
   bool pipelining = true;               ///< Use PIPELINING (RFC 2920) when advertised.
   smtpipe::timeouts timeouts;
