@@ -48,12 +48,16 @@ static_assert(static_pipeline::id_of<noop_probe>() == smtpipe::state_id::first_c
 template <class Deliver>
 smtpipe::session_result run(asio::io_context& io, Deliver deliver) {
   smtpipe::session_result result;
+  bool done = false;
   asio::co_spawn(io, deliver(), [&](std::exception_ptr e, smtpipe::session_result r) {
     if (e) std::rethrow_exception(e);
     result = std::move(r);
+    done = true;
   });
+  // The sink keeps waiting for its next connection: run until this delivery is done.
   io.restart();
-  io.run_for(std::chrono::seconds(20));
+  while (!done && io.run_one_for(std::chrono::seconds(20)) > 0) {
+  }
   return result;
 }
 
