@@ -1,0 +1,904 @@
+#!/usr/bin/env python3
+"""Interoperability tests: smtpipe against real SMTP servers started on loopback.
+
+    interop.py --server {postfix,smtp-sink,aiosmtpd} --send PATH/smtpipe-send
+               [--xclient-send PATH/interop-xclient-send]
+               [--aiosmtpd-server aiosmtpd_server.py] [--aiosmtpd-python /usr/bin/python3]
+               [--keep]
+
+Each server is started by this driver in a temporary directory, on a free loopback port,
+and stopped when the run ends, whether the checks passed, failed or crashed (SIGTERM from
+the test harness included). A server that cannot run is a failure with the reason, never a
+silent pass. Messages go through smtpipe-send (`--json --transcript`); the XCLIENT and PROXY
+cases use interop-xclient-send, built from the demo's custom states. What the server stored
+is compared byte for byte with the canonical form of the input (every CR, LF or CRLF one
+line end; the server stores CRLF or LF as its format says).
+
+The driver uses the Python standard library only. Run `scripts/install-deps.sh` first.
+"""
+import argparse
+import base64
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+
+DOMAIN = "interop.test"
+MAILDIR_USER = "smtpipe-interop"
+MAILDIR_HOME = "/var/lib/smtpipe-interop"
+HELO = "relay.example.org"
+SENDER = "sender@example.org"
+
+
+# ---- checks and the case runner -------------------------------------------------------------
+
+class CheckFailed(Exception):
+    """A check did not hold; the message says what was expected and what came."""
+
+
+class ServerUnavailable(Exception):
+    """The server under test could not be started."""
+
+
+def check(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+def check_equal(actual, expected, what):
+    if actual != expected:
+        raise CheckFailed(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+class Runner:
+    def __init__(self, server):
+        self.server = server
+        self.passed = 0
+        self.failed = 0
+
+    def case(self, name, fn):
+        start = time.monotonic()
+        try:
+            fn()
+        except CheckFailed as e:
+            self.failed += 1
+            print(f"FAIL {self.server}: {name}: {e}", flush=True)
+            return
+        except ServerUnavailable as e:
+            self.failed += 1
+            print(f"FAIL {self.server}: {name}: the server cannot run: {e}", flush=True)
+            return
+        except Exception:  # a crash in a case is a failure of that case, not of the run
+            self.failed += 1
+            print(f"FAIL {self.server}: {name}: unexpected error\n{traceback.format_exc()}", flush=True)
+            return
+        self.passed += 1
+        print(f"ok   {self.server}: {name} ({time.monotonic() - start:.1f} s)", flush=True)
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# ---- messages and their canonical forms -----------------------------------------------------
+
+LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def canonical_crlf(body):
+    """What the server must receive: every CR, LF or CRLF one CRLF, a final line end added."""
+    out = LINE_END.sub(b"\r\n", body)
+    if out and not out.endswith(b"\r\n"):
+        out += b"\r\n"
+    return out
+
+
+def canonical_lf(body):
+    """The canonical form as a server that stores LF line ends (Maildir, smtp-sink) keeps it."""
+    return canonical_crlf(body).replace(b"\r\n", b"\n")
+
+
+def make_message(token, subject, body, to="undisclosed-recipients:;"):
+    """A message whose header lines end in bare LF (canonicalised by the client as well)."""
+    head = (f"From: Interop Sender <{SENDER}>\n"
+            f"To: {to}\n"
+            f"Subject: {subject} [{token}]\n"
+            f"Message-ID: <{token}@example.org>\n"
+            "Date: Mon, 30 Nov 2026 05:00:00 +0000\n"
+            "MIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=us-ascii\n"
+            "\n").encode()
+    return head + body
+
+
+PLAIN_BODY = (b"Hello from smtpipe.\n"
+              b".A line that starts with a dot.\n"
+              b"..Two dots.\n"
+              b"CRLF line\r\n"
+              b"bare CR line\r"
+              b"last line without a line end")
+
+# Each "end of data" look-alike below must arrive as plain text inside the one message; the
+# commands after it must never become a second transaction (SMTP smuggling, CVE-2023-51764).
+SMUGGLING_BODY = (b"Smuggling attempts follow.\n"
+                  b"\n.\n"
+                  b"MAIL FROM:<evil@example.org>\nRCPT TO:<smuggled@" + DOMAIN.encode() + b">\nDATA\n"
+                  b"bare LF dot bare LF\n"
+                  b"\r.\r\n"
+                  b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<smuggled@" + DOMAIN.encode() + b">\r\nDATA\r\n"
+                  b"bare CR dot CRLF\r\n"
+                  b"\r\n.\r"
+                  b"CRLF dot bare CR\r\n"
+                  b"\n.\r\n"
+                  b"bare LF dot CRLF\r\n"
+                  b"\r\n.\n"
+                  b"CRLF dot bare LF\r\n"
+                  b"\r.\r"
+                  b"bare CRs around a dot\r\n"
+                  b".\r\n"
+                  b"..\r\n"
+                  b"...\n"
+                  b". leading dot and space\n"
+                  b"\r\n.\r\nQUIT\r\n"
+                  b"the end\n")
+
+
+def token():
+    return uuid.uuid4().hex[:16]
+
+
+# ---- smtpipe-send ---------------------------------------------------------------------------
+
+class SendResult:
+    def __init__(self, rc, stdout, stderr):
+        self.rc = rc
+        self.stderr = stderr
+        self.transcript = [l for l in stderr.splitlines() if l[:3] in ("C: ", "S: ", "*  ")]
+        self.results = []
+        for line in stdout.splitlines():
+            try:
+                self.results.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise CheckFailed(f"smtpipe-send wrote a line that is not JSON ({e}): {line!r}")
+
+    def describe(self):
+        return "\n    ".join(["transcript:"] + self.transcript[-40:] +
+                             ["stderr:"] + [l for l in self.stderr.splitlines() if l not in self.transcript][-10:])
+
+    def by_rcpt(self, message=1):
+        return {r["rcpt"]: r for r in self.results if r["message"] == message}
+
+
+def run_send(tool, recipients, body, port, extra=(), timeout=60):
+    args = [tool, "--server", f"127.0.0.1:{port}", "--json", "--transcript", "--helo", HELO,
+            "--timeout-scale", "0.1", *extra, *recipients]
+    if "-f" not in extra:
+        args[1:1] = ["-f", SENDER]
+    p = subprocess.run(args, input=body, capture_output=True, timeout=timeout)
+    return SendResult(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
+
+
+def expect_results(res, expected, copies=1, exit_code=None):
+    """`expected`: {rcpt: (status, code, state)}; checked for every copy."""
+    if exit_code is not None and res.rc != exit_code:
+        raise CheckFailed(f"exit status {res.rc}, expected {exit_code}\n    {res.describe()}")
+    check_equal(len(res.results), copies * len(expected), "number of JSON result lines")
+    for m in range(1, copies + 1):
+        got = res.by_rcpt(m)
+        for rcpt, (status, code, state) in expected.items():
+            r = got.get(rcpt)
+            check(r is not None, f"no result for {rcpt} (message {m})")
+            if (r["status"], r["code"], r["state"]) != (status, code, state):
+                raise CheckFailed(f"message {m}, {rcpt}: expected {status}/{code}/{state}, got "
+                                  f"{r['status']}/{r['code']}/{r['state']} ({r['text']})\n    {res.describe()}")
+            check(isinstance(r["text"], str), f"{rcpt}: text is not a string")
+            if code:
+                check(r["enhanced"] is None or re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", r["enhanced"]),
+                      f"{rcpt}: bad enhanced code {r['enhanced']!r}")
+
+
+def commands_and_replies(res):
+    return [l for l in res.transcript if l.startswith(("C: ", "S: "))]
+
+
+def check_lockstep(res):
+    """Without PIPELINING every command waits for its reply: a C: line (the message data
+    summary aside, which the final "." follows) is always followed by an S: line."""
+    lines = commands_and_replies(res)
+    for i, line in enumerate(lines):
+        if line.startswith("C: ") and not line.startswith("C: <"):
+            following = lines[i + 1] if i + 1 < len(lines) else "(end of transcript)"
+            check(following.startswith("S: "),
+                  f"not lock-step: {line!r} followed by {following!r}\n    {res.describe()}")
+
+
+def check_pipelined(res, copies=1):
+    """With PIPELINING, MAIL, RCPT and DATA leave together (MAIL is followed by RCPT before any
+    reply), and each later MAIL follows the previous message's final "." at once."""
+    lines = commands_and_replies(res)
+    groups = sum(1 for i in range(len(lines) - 1)
+                 if lines[i].startswith("C: MAIL FROM:") and lines[i + 1].startswith("C: RCPT TO:"))
+    check_equal(groups, copies, f"pipelined MAIL+RCPT groups\n    {res.describe()}")
+    riding = sum(1 for i in range(len(lines) - 1)
+                 if lines[i] == "C: ." and lines[i + 1].startswith(("C: MAIL FROM:", "C: QUIT")))
+    check_equal(riding, copies, f"final dots pipelined with the next MAIL or QUIT\n    {res.describe()}")
+
+
+# ---- Postfix smtpd delivering to a Maildir --------------------------------------------------
+
+POSTFIX_MASTER_CF = """\
+# service type  private unpriv  chroot  wakeup  maxproc command
+{smtp_port} inet n - n - - smtpd
+{proxy_port} inet n - n - - smtpd
+  -o smtpd_upstream_proxy_protocol=haproxy
+  -o smtpd_peername_lookup=no
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+POSTFIX_MAIN_CF = """\
+compatibility_level = 3.6
+config_directory = {etc}
+queue_directory = {spool}
+data_directory = {data}
+maillog_file = {log}/maillog
+maillog_file_prefixes = {log}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.{domain}
+mydomain = {domain}
+myorigin = $myhostname
+mydestination = {domain}, localhost
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_banner = $myhostname ESMTP smtpipe interop
+# Every local part of {domain} goes to one local user's Maildir.
+local_recipient_maps =
+luser_relay = {user}@localhost
+home_mailbox = Maildir/
+alias_maps = hash:{etc}/aliases
+alias_database = hash:{etc}/aliases
+# Mixed results: some recipients refused for good, some for now.
+smtpd_recipient_restrictions = check_recipient_access texthash:{etc}/recipient_access,
+    permit_mynetworks, reject_unauth_destination
+smtpd_authorized_xclient_hosts = 127.0.0.1
+# Strict about what the client may send: a bare LF anywhere, or a command sent ahead of a
+# reply it must wait for, ends the session with an error.
+smtpd_forbid_bare_newline = yes
+smtpd_forbid_bare_newline_exclusions =
+smtpd_forbid_unauth_pipelining = yes
+# Headers as the client wrote them: no Date/Message-ID/From added, no address rewriting.
+local_header_rewrite_clients =
+always_add_missing_headers = no
+smtputf8_enable = no
+biff = no
+"""
+
+RECIPIENT_ACCESS = f"""\
+reject550@{DOMAIN} 550 5.1.1 no such user here
+reject551@{DOMAIN} 550 5.1.1 no such user here either
+defer450@{DOMAIN} 450 4.2.0 mailbox busy, try again later
+"""
+
+
+class Postfix:
+    def __init__(self, workdir):
+        self.base = os.path.join(workdir, "postfix")
+        self.etc = os.path.join(self.base, "etc")
+        self.spool = os.path.join(self.base, "spool")
+        self.data = os.path.join(self.base, "data")
+        self.logdir = os.path.join(self.base, "log")
+        self.port = free_port()
+        self.proxy_port = free_port()
+        while self.proxy_port == self.port:
+            self.proxy_port = free_port()
+        self.started = False
+        self.delivered = set()  # Maildir files of this run, removed at the end
+
+    def requirements(self):
+        if os.geteuid() != 0:
+            raise ServerUnavailable("Postfix must be started as root (it drops to its own users)")
+        for tool in ("postfix", "postalias"):
+            if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin"):
+                raise ServerUnavailable(f"{tool} not found: install postfix (scripts/install-deps.sh)")
+        for user in ("postfix",):
+            try:
+                pwd.getpwnam(user)
+            except KeyError:
+                raise ServerUnavailable(f"no '{user}' user: is the postfix package installed?")
+
+    def ensure_maildir_user(self):
+        try:
+            pw = pwd.getpwnam(MAILDIR_USER)
+        except KeyError:
+            p = subprocess.run(["useradd", "--system", "--home-dir", MAILDIR_HOME, "--create-home",
+                                "--shell", "/usr/sbin/nologin", MAILDIR_USER],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                raise ServerUnavailable(f"cannot create the local user {MAILDIR_USER}: {p.stderr.strip()}")
+            pw = pwd.getpwnam(MAILDIR_USER)
+        if not os.path.isdir(pw.pw_dir):
+            os.makedirs(pw.pw_dir, mode=0o755)
+            os.chown(pw.pw_dir, pw.pw_uid, pw.pw_gid)
+        self.maildir = os.path.join(pw.pw_dir, "Maildir")
+
+    def start(self):
+        self.requirements()
+        self.ensure_maildir_user()
+        for d in (self.etc, self.spool, self.data, self.logdir):
+            os.makedirs(d)
+        for d in (self.base, os.path.dirname(self.base)):  # the daemons must reach their dirs
+            os.chmod(d, 0o755)
+        pf = pwd.getpwnam("postfix")
+        os.chown(self.data, pf.pw_uid, pf.pw_gid)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(POSTFIX_MAIN_CF.format(etc=self.etc, spool=self.spool, data=self.data,
+                                           log=self.logdir, domain=DOMAIN, user=MAILDIR_USER))
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(POSTFIX_MASTER_CF.format(smtp_port=f"127.0.0.1:{self.port}",
+                                             proxy_port=f"127.0.0.1:{self.proxy_port}"))
+        with open(os.path.join(self.etc, "aliases"), "w") as f:
+            f.write("postmaster: root\n")
+        with open(os.path.join(self.etc, "recipient_access"), "w") as f:
+            f.write(RECIPIENT_ACCESS)
+        self._run(["postalias", "-c", self.etc, os.path.join(self.etc, "aliases")], "newaliases")
+        self.started = True  # from here on, stop() must run
+        self._run(["postfix", "-c", self.etc, "start"], "postfix start", timeout=90)
+        if not wait_until(lambda: port_open(self.port) and port_open(self.proxy_port), 20):
+            raise ServerUnavailable(f"Postfix started but does not listen on 127.0.0.1:{self.port}"
+                                    f"\n{self.log()[-2000:]}")
+
+    def _run(self, cmd, what, timeout=60):
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise ServerUnavailable(f"{what} failed ({p.returncode}): {p.stderr.strip()}"
+                                    f"\n{self.log()[-2000:]}")
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        if not self.started:
+            return
+        self.started = False
+        pid = self.master_pid()
+        subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True, timeout=60)
+        if pid and not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10):
+            try:
+                os.kill(pid, signal.SIGKILL)  # the master we started; its children follow it
+            except ProcessLookupError:
+                pass
+
+    def log(self):
+        try:
+            with open(os.path.join(self.logdir, "maillog"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # -- what Postfix did with our messages
+
+    def wait_removed(self, queue_ids, timeout=20):
+        """Waits until the queue manager is done with every queue ID (all deliveries tried)."""
+        pending = lambda: [q for q in queue_ids if f"{q}: removed" not in self.log()]
+        if not wait_until(lambda: not pending(), timeout):
+            raise CheckFailed(f"Postfix did not finish delivering {pending()}\n{self.log()[-3000:]}")
+
+    def maildir_files(self, tok):
+        """{X-Original-To: [file contents]} for every delivered message carrying `tok`."""
+        found = {}
+        new = os.path.join(self.maildir, "new")
+        if not os.path.isdir(new):
+            return found
+        for name in sorted(os.listdir(new)):
+            path = os.path.join(new, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            if tok.encode() not in data:
+                continue
+            added, _ = split_postfix_headers(data)
+            found.setdefault(added.get("X-Original-To", "?"), []).append(data)
+            self.delivered.add(path)
+        return found
+
+
+def split_postfix_headers(data):
+    """Splits what Postfix put on top of the message (local's Return-Path, X-Original-To and
+    Delivered-To, smtpd's Received with its continuation lines) from the message itself.
+    Exactly those four headers, in that order, or the check fails."""
+    lines = data.split(b"\n")
+    pos = 0
+    added = {}
+    for name in (b"Return-Path", b"X-Original-To", b"Delivered-To", b"Received"):
+        check(pos < len(lines) and lines[pos].startswith(name + b": "),
+              f"expected the {name.decode()} header Postfix adds, found "
+              f"{lines[pos][:80] if pos < len(lines) else b'end of file'!r}")
+        value = lines[pos][len(name) + 2:]
+        pos += 1
+        while pos < len(lines) and lines[pos][:1] in (b" ", b"\t"):
+            value += b"\n" + lines[pos]
+            pos += 1
+        added[name.decode()] = value.decode("utf-8", "replace")
+    return added, b"\n".join(lines[pos:])
+
+
+def queue_ids(res):
+    ids = set()
+    for r in res.results:
+        m = re.search(r"queued as ([0-9A-Za-z]+)", r["text"])
+        if r["status"] == "delivered" and m:
+            ids.add(m.group(1))
+    return sorted(ids)
+
+
+def postfix_cases(run, pf, args):
+    send = args.send
+
+    def deliver_and_compare(body, accepted, refused=None, extra=(), copies=1, exit_code=0,
+                            sender=SENDER, transactions=None):
+        """Sends `body` to `accepted` (+ `refused`: {rcpt: (status, code)}), checks the JSON
+        results, waits for Postfix to deliver, and compares every Maildir copy byte for byte."""
+        tok = token()
+        msg = make_message(tok, "interop", body, to=", ".join(accepted))
+        refused = refused or {}
+        rcpts = list(accepted) + list(refused)
+        res = run_send(send, rcpts, msg, pf.port, extra=(*extra, "-n", str(copies)))
+        expected = {r: ("delivered", 250, "data") for r in accepted}
+        expected.update({r: (st, code, "rcpt") for r, (st, code) in refused.items()})
+        expect_results(res, expected, copies=copies, exit_code=exit_code)
+        ids = queue_ids(res)
+        check_equal(len(ids), (transactions or copies) if accepted else 0,
+                    "distinct queue IDs (one per transaction)")
+        pf.wait_removed(ids)
+        files = pf.maildir_files(tok)
+        check_equal(sorted(files), sorted(accepted), "recipients with a Maildir delivery")
+        want = canonical_lf(msg)
+        for rcpt, copies_found in files.items():
+            check_equal(len(copies_found), copies, f"copies delivered to {rcpt}")
+            for data in copies_found:
+                added, rest = split_postfix_headers(data)
+                check_equal(added["Return-Path"], f"<{sender}>", "Return-Path")
+                check(added["Received"].startswith(f"from {HELO} (localhost [127.0.0.1])"),
+                      f"Received header: {added['Received']!r}")
+                if rest != want:
+                    raise CheckFailed(f"content delivered to {rcpt} differs from the canonical input:\n"
+                                      f"    expected {want!r}\n    got      {rest!r}")
+        check(not any(complaint in pf.log() for complaint in
+                      ("bare <LF>", "improper command pipelining", "synchronization")),
+              f"Postfix complained about the client:\n{pf.log()[-2000:]}")
+        return res
+
+    r1, r2 = f"alice@{DOMAIN}", f"bob@{DOMAIN}"
+
+    def pipelined():
+        res = deliver_and_compare(PLAIN_BODY, [r1, r2])
+        check_pipelined(res)
+
+    def lockstep():
+        res = deliver_and_compare(PLAIN_BODY, [r1, r2], extra=["--no-pipelining"])
+        check_lockstep(res)
+
+    def null_sender():
+        deliver_and_compare(PLAIN_BODY, [r1], extra=["-f", ""], sender="")
+
+    def several_pipelined():
+        before = pf.log().count("disconnect from")
+        res = deliver_and_compare(PLAIN_BODY, [r1, r2], copies=3)
+        check_pipelined(res, copies=3)
+        check(wait_until(lambda: pf.log().count("disconnect from") > before, 5), "no disconnect logged")
+        last = [l for l in pf.log().splitlines() if "disconnect from" in l][-1]
+        check("mail=3 " in last and "data=3 " in last,
+              f"expected one connection with 3 transactions, Postfix logged: {last}")
+
+    def several_lockstep():
+        res = deliver_and_compare(PLAIN_BODY, [r1, r2], copies=2, extra=["--no-pipelining"])
+        check_lockstep(res)
+
+    def recipient_batches():
+        rcpts = [f"batch{i}@{DOMAIN}" for i in range(5)]
+        res = deliver_and_compare(PLAIN_BODY, rcpts, extra=["--max-recipients", "2"], transactions=3)
+        mails = [l for l in res.transcript if l.startswith("C: MAIL FROM:")]
+        check_equal(len(mails), 3, "MAIL transactions for 5 recipients, 2 per transaction")
+
+    def mixed(extra):
+        def case():
+            deliver_and_compare(
+                PLAIN_BODY, [r1, r2],
+                refused={f"reject550@{DOMAIN}": ("permanent", 550), f"defer450@{DOMAIN}": ("transient", 450)},
+                extra=extra, exit_code=69)
+        return case
+
+    def transient_only():
+        deliver_and_compare(PLAIN_BODY, [r1], refused={f"defer450@{DOMAIN}": ("transient", 450)},
+                            exit_code=75)
+
+    def all_refused():
+        res = deliver_and_compare(PLAIN_BODY, [],
+                                  refused={f"reject550@{DOMAIN}": ("permanent", 550),
+                                           f"reject551@{DOMAIN}": ("permanent", 550)},
+                                  exit_code=69)
+        check(not any(l.startswith("C: <") for l in res.transcript), "message data sent without a recipient")
+
+    def smuggling(extra):
+        def case():
+            deliver_and_compare(SMUGGLING_BODY, [r1], extra=extra)
+            check(f"smuggled@{DOMAIN}" not in pf.log(), "a smuggled transaction reached Postfix")
+            new = os.path.join(pf.maildir, "new")
+            for name in os.listdir(new):
+                with open(os.path.join(new, name), "rb") as f:
+                    check(b"X-Original-To: smuggled@" not in f.read(1000), "a smuggled message was delivered")
+        return case
+
+    def xclient_case(proxy):
+        def case():
+            check(args.xclient_send, "--xclient-send not given")
+            tok = token()
+            msg = make_message(tok, "xclient" if not proxy else "proxy", PLAIN_BODY, to=r1)
+            with tempfile.NamedTemporaryFile(dir=args.workdir, suffix=".eml") as f:
+                f.write(msg)
+                f.flush()
+                cmd = [args.xclient_send, "--helo", HELO]
+                if proxy:
+                    cmd += ["--proxy", "192.0.2.44:40044", "127.0.0.1", str(pf.proxy_port)]
+                else:
+                    cmd += ["--xclient", "NAME=client.example.org", "--xclient", "ADDR=192.0.2.10",
+                            "127.0.0.1", str(pf.port)]
+                cmd += [SENDER, r1, f.name]
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            transcript = p.stderr
+            check(p.returncode == 0 and " delivered 250 data " in p.stdout,
+                  f"exit {p.returncode}, results {p.stdout!r}\n{transcript}")
+            if proxy:
+                check("C: XCLIENT" not in transcript, "XCLIENT sent on the proxy port (not offered there)")
+            else:
+                check_equal(transcript.count("C: XCLIENT "), 1, "XCLIENT commands sent")
+                check_equal(transcript.count(f"C: EHLO {HELO}"), 2, "EHLO commands (again after XCLIENT)")
+                check("S: 220 " in transcript.split("C: XCLIENT ", 1)[1].split("\n", 2)[1],
+                      f"XCLIENT not answered 220:\n{transcript}")
+            qid = re.search(r"queued as ([0-9A-Za-z]+)", p.stdout)
+            check(qid, f"no queue ID in {p.stdout!r}")
+            pf.wait_removed([qid.group(1)])
+            files = pf.maildir_files(tok)
+            check_equal(list(files), [r1], "recipients with a Maildir delivery")
+            added, rest = split_postfix_headers(files[r1][0])
+            want_from = (f"from {HELO} (unknown [192.0.2.44])" if proxy
+                         else f"from {HELO} (client.example.org [192.0.2.10])")
+            check(added["Received"].startswith(want_from),
+                  f"Received header should start with {want_from!r}: {added['Received']!r}")
+            check_equal(rest, canonical_lf(msg), "delivered content")
+        return case
+
+    run.case("pipelined delivery to two recipients, exact Maildir content", pipelined)
+    run.case("lock-step delivery (--no-pipelining), exact Maildir content", lockstep)
+    run.case("null sender (-f '') arrives as Return-Path: <>", null_sender)
+    run.case("three messages over one pipelined connection (-n 3)", several_pipelined)
+    run.case("two messages over one lock-step connection (-n 2 --no-pipelining)", several_lockstep)
+    run.case("five recipients in batches of two (--max-recipients 2)", recipient_batches)
+    run.case("mixed recipients: 250, 550, 450 in one pipelined group (exit 69)", mixed([]))
+    run.case("mixed recipients in lock-step (exit 69)", mixed(["--no-pipelining"]))
+    run.case("accepted and deferred recipients only (exit 75)", transient_only)
+    run.case("every recipient refused: no message data sent (exit 69)", all_refused)
+    run.case("bare LFs, leading dots and smuggling sequences, pipelined", smuggling([]))
+    run.case("bare LFs, leading dots and smuggling sequences, lock-step", smuggling(["--no-pipelining"]))
+    run.case("XCLIENT state (demo): Postfix records NAME and ADDR in Received", xclient_case(False))
+    run.case("PROXY v1 header state (demo): smtpd_upstream_proxy_protocol sees the origin", xclient_case(True))
+
+
+# ---- Postfix smtp-sink ------------------------------------------------------------------------
+
+DUMP_SEPARATOR = b"=====SMTPIPE-INTEROP-DUMP=====\n"
+
+
+class SmtpSink:
+    def __init__(self, workdir, name, flags):
+        self.dir = os.path.join(workdir, "sink-" + name)
+        self.dump = os.path.join(self.dir, "dump")
+        self.flags = flags
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        tool = shutil.which("smtp-sink", path="/usr/sbin:/usr/bin:/usr/lib/postfix/sbin")
+        if not tool:
+            raise ServerUnavailable("smtp-sink not found: install postfix (scripts/install-deps.sh)")
+        os.makedirs(self.dir)
+        os.chmod(os.path.dirname(self.dir), 0o755)
+        os.chmod(self.dir, 0o777)  # smtp-sink writes as the unprivileged user
+        cmd = [tool, *self.flags, "-D", self.dump, "-S", DUMP_SEPARATOR.decode().replace("\n", "\\n"),
+               "-h", "sink.interop.test"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "nobody"]
+        cmd += [f"127.0.0.1:{self.port}", "16"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port), 10) \
+                or self.proc.poll() is not None:
+            out = self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None else ""
+            raise ServerUnavailable(f"smtp-sink did not start ({' '.join(cmd)}): {out.strip()}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def messages(self):
+        """The dumped messages: (smtp-sink's own headers as a dict of lists, the message)."""
+        try:
+            with open(self.dump, "rb") as f:
+                data = f.read()
+        except OSError:
+            return []
+        out = []
+        for part in data.split(DUMP_SEPARATOR)[1:]:
+            lines = part.split(b"\n")
+            headers = {}
+            pos = 0
+            while pos < len(lines) and lines[pos].startswith(b"X-"):
+                name, _, value = lines[pos].decode().partition(": ")
+                headers.setdefault(name, []).append(value)
+                pos += 1
+            check(pos + 2 < len(lines) and lines[pos].startswith(b"Received: from "),
+                  f"smtp-sink dump: no Received header after its X- headers: {part[:300]!r}")
+            pos += 3  # Received is always three lines
+            body = b"\n".join(lines[pos:])
+            check(body.endswith(b"\n\n"), f"smtp-sink dump does not end with an empty line: {body[-40:]!r}")
+            out.append((headers, body[:-1]))
+        return out
+
+
+def sink_cases(run, args):
+    def session(flags, copies, extra, body, check_mode):
+        def case():
+            sink = SmtpSink(args.workdir, f"{'p' if '-p' in flags else 'pipe'}-{token()[:6]}", flags)
+            args.cleanups.append(sink.stop)
+            sink.start()
+            rcpts = [f"one@{DOMAIN}", f"two@{DOMAIN}"]
+            tok = token()
+            msg = make_message(tok, "smtp-sink", body, to=", ".join(rcpts))
+            res = run_send(args.send, rcpts, msg, sink.port, extra=(*extra, "-n", str(copies)))
+            expect_results(res, {r: ("delivered", 250, "data") for r in rcpts}, copies=copies, exit_code=0)
+            check_mode(res, copies)
+            dumped = wait_until(lambda: len(sink.messages()) >= copies and sink.messages(), 5) or []
+            check_equal(len(dumped), copies, "messages in the smtp-sink dump")
+            for headers, content in dumped:
+                check_equal(headers.get("X-Mail-Args"), [f"<{SENDER}>"], "X-Mail-Args")
+                check_equal(headers.get("X-Rcpt-Args"), [f"<{r}>" for r in rcpts], "X-Rcpt-Args")
+                check_equal(headers.get("X-Helo-Args"), [HELO], "X-Helo-Args")
+                if content != canonical_lf(msg):
+                    raise CheckFailed(f"dumped content differs:\n    expected {canonical_lf(msg)!r}\n"
+                                      f"    got      {content!r}")
+            sink.stop()
+        return case
+
+    pipelined = lambda res, copies: check_pipelined(res, copies)
+    lockstep = lambda res, copies: check_lockstep(res)
+    run.case("three messages over one pipelined connection", session([], 3, [], PLAIN_BODY, pipelined))
+    run.case("-p (no PIPELINING): two messages in strict lock-step",
+             session(["-p"], 2, [], PLAIN_BODY, lockstep))
+    run.case("--no-pipelining although PIPELINING is offered", session([], 2, ["--no-pipelining"], PLAIN_BODY, lockstep))
+    run.case("smuggling sequences arrive as text, pipelined", session([], 2, [], SMUGGLING_BODY, pipelined))
+
+
+# ---- aiosmtpd ---------------------------------------------------------------------------------
+
+class Aiosmtpd:
+    def __init__(self, workdir, python, script, refuse, defer):
+        self.out = os.path.join(workdir, f"aiosmtpd-{token()[:8]}.jsonl")
+        self.python = python
+        self.script = script
+        self.refuse = refuse
+        self.defer = defer
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        if not os.path.exists(self.python):
+            raise ServerUnavailable(f"{self.python} not found")
+        probe = subprocess.run([self.python, "-c", "import aiosmtpd.controller"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            raise ServerUnavailable(f"aiosmtpd is not importable by {self.python} (install python3-aiosmtpd, "
+                                    f"scripts/install-deps.sh): {probe.stderr.strip().splitlines()[-1:]}")
+        cmd = [self.python, self.script, "--port", str(self.port), "--out", self.out]
+        for r in self.refuse:
+            cmd += ["--refuse", r]
+        for r in self.defer:
+            cmd += ["--defer", r]
+        # stdin stays open: the server stops when it closes, so it never outlives this driver.
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            self.stop()
+            raise ServerUnavailable(f"aiosmtpd did not start: {line.strip()} {self.proc.stderr.read().strip()}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def messages(self):
+        try:
+            with open(self.out) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except OSError:
+            return []
+
+
+def aiosmtpd_cases(run, args):
+    ok1, ok2 = f"first@{DOMAIN}", f"second@{DOMAIN}"
+    bad, later = f"refused@{DOMAIN}", f"later@{DOMAIN}"
+
+    def with_server(fn):
+        def case():
+            server = Aiosmtpd(args.workdir, args.aiosmtpd_python, args.aiosmtpd_server, [bad], [later])
+            args.cleanups.append(server.stop)
+            server.start()
+            try:
+                fn(server)
+            finally:
+                server.stop()
+        return case
+
+    def per_recipient(server):
+        tok = token()
+        msg = make_message(tok, "aiosmtpd", PLAIN_BODY, to=ok1)
+        res = run_send(args.send, [ok1, bad, later, ok2], msg, server.port)
+        expect_results(res, {ok1: ("delivered", 250, "data"), bad: ("permanent", 550, "rcpt"),
+                             later: ("transient", 451, "rcpt"), ok2: ("delivered", 250, "data")},
+                       exit_code=69)
+        check(not any("PIPELINING" in l for l in res.transcript), "aiosmtpd offered PIPELINING?")
+        check_lockstep(res)
+        got = wait_until(server.messages, 5) or []
+        check_equal(len(got), 1, "messages aiosmtpd accepted")
+        check_equal(got[0]["mail_from"], SENDER, "envelope sender")
+        check_equal(got[0]["rcpt_tos"], [ok1, ok2], "envelope recipients (the refused ones left out)")
+        check_equal(got[0]["helo"], HELO, "EHLO name")
+        content = base64.b64decode(got[0]["content"])
+        if content != canonical_crlf(msg):
+            raise CheckFailed(f"content differs:\n    expected {canonical_crlf(msg)!r}\n    got      {content!r}")
+
+    def several(server):
+        tok = token()
+        msg = make_message(tok, "aiosmtpd several", SMUGGLING_BODY, to=ok1)
+        res = run_send(args.send, [ok1, later], msg, server.port, extra=["-n", "3", "-f", ""])
+        expect_results(res, {ok1: ("delivered", 250, "data"), later: ("transient", 451, "rcpt")},
+                       copies=3, exit_code=75)
+        check_lockstep(res)
+        got = wait_until(lambda: len(server.messages()) >= 3 and server.messages(), 5) or []
+        check_equal(len(got), 3, "messages aiosmtpd accepted over one connection")
+        for m in got:
+            check_equal(m["mail_from"], "<>", "null sender (aiosmtpd keeps the brackets)")
+            check_equal(m["rcpt_tos"], [ok1], "envelope recipients")
+            check_equal(base64.b64decode(m["content"]), canonical_crlf(msg), "content")
+
+    run.case("per-recipient results: 250, 550, 451, 250 in lock-step (exit 69)", with_server(per_recipient))
+    run.case("three messages over one connection, null sender, smuggling body (exit 75)", with_server(several))
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", choices=["postfix", "smtp-sink", "aiosmtpd"], required=True)
+    parser.add_argument("--send", required=True, help="the smtpipe-send executable")
+    parser.add_argument("--xclient-send", help="the interop-xclient-send executable")
+    parser.add_argument("--aiosmtpd-server", default=os.path.join(os.path.dirname(__file__), "aiosmtpd_server.py"))
+    parser.add_argument("--aiosmtpd-python", default="/usr/bin/python3")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+
+    # The harness stops a test with SIGTERM: turn it into an exception so cleanups run.
+    def terminate(signum, _frame):
+        raise SystemExit(f"interrupted by signal {signum}")
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
+
+    args.workdir = tempfile.mkdtemp(prefix=f"smtpipe-interop-{args.server}-")
+    args.cleanups = []
+    run = Runner(args.server)
+    start = time.monotonic()
+    pf = None
+    try:
+        if args.server == "postfix":
+            pf = Postfix(args.workdir)
+            args.cleanups.append(pf.stop)
+            try:
+                pf.start()
+            except (ServerUnavailable, subprocess.TimeoutExpired) as e:
+                raise ServerUnavailable(f"Postfix cannot run: {e}")
+            print(f"Postfix {pf.port} (PROXY {pf.proxy_port}) in {pf.base}", flush=True)
+            postfix_cases(run, pf, args)
+        elif args.server == "smtp-sink":
+            sink_cases(run, args)
+        else:
+            aiosmtpd_cases(run, args)
+    except ServerUnavailable as e:
+        run.failed += 1
+        print(f"FAIL {args.server}: the server cannot run: {e}", flush=True)
+    finally:
+        for cleanup in reversed(args.cleanups):
+            try:
+                cleanup()
+            except Exception as e:  # keep cleaning up the rest
+                print(f"warning: cleanup failed: {e}", flush=True)
+        if pf is not None:
+            if run.failed:
+                print(f"--- Postfix log (last lines) ---\n{pf.log()[-4000:]}", flush=True)
+            for path in pf.delivered:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        if args.keep:
+            print(f"kept {args.workdir}")
+        else:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+    print(f"{args.server}: {time.monotonic() - start:.1f} s")
+    print(f"{run.passed} passed, {run.failed} failed")
+    return 0 if run.failed == 0 and run.passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
