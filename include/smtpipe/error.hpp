@@ -60,6 +60,11 @@ enum class errc {
   body_read_failed,           ///< The message body source could not be read.
   not_attempted,              ///< The session ended before this recipient was tried.
   early_reply,                ///< The server replied while the message body was being sent.
+
+  // Authentication (RFC 4422, RFC 4954).
+  sasl_bad_challenge,        ///< Malformed or unexpected server data in a SASL exchange.
+  sasl_server_not_verified,  ///< The server failed to prove knowledge of the credentials (SCRAM).
+  auth_failed,               ///< The server refused the credentials (535).
 };
 
 namespace detail {
@@ -105,6 +110,9 @@ class error_category_impl final : public std::error_category {
       case errc::body_read_failed: return "message body could not be read";
       case errc::not_attempted: return "not attempted: the session ended first";
       case errc::early_reply: return "reply received before the end of the message data";
+      case errc::sasl_bad_challenge: return "malformed or unexpected SASL challenge";
+      case errc::sasl_server_not_verified: return "SASL server signature not verified";
+      case errc::auth_failed: return "authentication failed (535)";
     }
     return "unknown smtpipe error";
   }
