@@ -314,7 +314,7 @@ smtpd_recipient_restrictions = check_recipient_access texthash:{etc}/recipient_a
 smtpd_authorized_xclient_hosts = 127.0.0.1
 # Strict about what the client may send: a bare LF anywhere, or a command sent ahead of a
 # reply it must wait for, ends the session with an error.
-smtpd_forbid_bare_newline = yes
+smtpd_forbid_bare_newline = reject
 smtpd_forbid_bare_newline_exclusions =
 smtpd_forbid_unauth_pipelining = yes
 # Headers as the client wrote them: no Date/Message-ID/From added, no address rewriting.
@@ -394,7 +394,7 @@ class Postfix:
         self._run(["postalias", "-c", self.etc, os.path.join(self.etc, "aliases")], "newaliases")
         self.started = True  # from here on, stop() must run
         self._run(["postfix", "-c", self.etc, "start"], "postfix start", timeout=90)
-        if not wait_until(lambda: port_open(self.port) and port_open(self.proxy_port), 20):
+        if not wait_until(lambda: port_open(self.port), 20):  # master binds every listener at once
             raise ServerUnavailable(f"Postfix started but does not listen on 127.0.0.1:{self.port}"
                                     f"\n{self.log()[-2000:]}")
 
