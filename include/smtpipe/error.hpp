@@ -60,6 +60,10 @@ enum class errc {
   body_read_failed,           ///< The message body source could not be read.
   not_attempted,              ///< The session ended before this recipient was tried.
   early_reply,                ///< The server replied while the message body was being sent.
+  tls_handshake_failed,       ///< The TLS handshake failed (not a certificate problem).
+  tls_certificate_rejected,   ///< The server certificate failed the configured checks.
+  tls_plaintext_injection,    ///< Bytes followed the STARTTLS 220 before the handshake.
+  starttls_refused,           ///< TLS was required and STARTTLS was absent or refused.
 
   // Authentication (RFC 4422, RFC 4954).
   sasl_bad_challenge,        ///< Malformed or unexpected server data in a SASL exchange.
@@ -110,6 +114,11 @@ class error_category_impl final : public std::error_category {
       case errc::body_read_failed: return "message body could not be read";
       case errc::not_attempted: return "not attempted: the session ended first";
       case errc::early_reply: return "reply received before the end of the message data";
+      case errc::tls_handshake_failed: return "TLS handshake failed";
+      case errc::tls_certificate_rejected: return "server certificate rejected";
+      case errc::tls_plaintext_injection:
+        return "plaintext bytes followed the STARTTLS reply (possible injection)";
+      case errc::starttls_refused: return "TLS required but STARTTLS not available or refused";
       case errc::sasl_bad_challenge: return "malformed or unexpected SASL challenge";
       case errc::sasl_server_not_verified: return "SASL server signature not verified";
       case errc::auth_failed: return "authentication failed (535)";
