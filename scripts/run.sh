@@ -22,7 +22,7 @@ bash scripts/install-deps.sh
 case "${1:-}" in
   demo)
     setup build-demo -Dtests=disabled -Dexamples=enabled
-    ninja -C build-demo examples/demo
+    ninja -C build-demo examples/demo examples/smtpipe-send
     ./build-demo/examples/demo
     ;;
   test)
