@@ -17,6 +17,11 @@
 #include "smtpipe/protocol/esmtp_parameters.hpp"
 #include "smtpipe/protocol/reply.hpp"
 #include "smtpipe/protocol/reply_parser.hpp"
+#include "smtpipe/protocol/sasl_login.hpp"
+#include "smtpipe/protocol/sasl_mechanism.hpp"
+#include "smtpipe/protocol/sasl_plain.hpp"
+#include "smtpipe/protocol/sasl_xoauth2.hpp"
+#include "smtpipe/protocol/saslprep.hpp"
 #include "smtpipe/protocol/xtext.hpp"
 
 #include "smtpipe/pipeline/group.hpp"
