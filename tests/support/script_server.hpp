@@ -83,10 +83,29 @@ class script_server {
     steps_.push_back({step::close, {}, 0, 0ms});
     return *this;
   }
+  /// Sends `unit` again and again, up to `limit` octets in all, until the client closes the
+  /// connection (which ends the step quietly): an endless reply.
+  script_server& flood(std::string unit, std::size_t limit) {
+    steps_.push_back({step::flood, std::move(unit), limit, 0ms});
+    return *this;
+  }
   /// Runs `f()` at this point of the script (e.g. to check the client's state).
   script_server& call(std::function<void()> f) {
     steps_.push_back({step::call, {}, 0, 0ms, std::move(f)});
     return *this;
+  }
+
+  /// Caps the receive buffer (and so the TCP window) of the connection still to be accepted,
+  /// so that a server that stops reading blocks the client's writes quickly.
+  script_server& receive_buffer(int octets) {
+    acceptor_.set_option(asio::socket_base::receive_buffer_size(octets));
+    return *this;
+  }
+  /// Stops waiting for a connection (for tests where the client must not connect).
+  void stop_accepting() {
+    stopped_ = true;
+    std::error_code ignored;
+    acceptor_.close(ignored);
   }
 
   // ---- results ----------------------------------------------------------------------------
@@ -103,6 +122,8 @@ class script_server {
   /// Script mismatches; empty when the client behaved as scripted.
   const std::vector<std::string>& failures() const { return failures_; }
   bool finished() const { return finished_; }
+  /// Whether a client connected at all.
+  bool connected() const { return connected_; }
 
   /// Accepts one connection and plays the script; spawned on the server's io_context.
   void start() {
@@ -111,7 +132,7 @@ class script_server {
 
  private:
   struct step {
-    enum kind { send, expect, expect_data, expect_octets, sleep, silence, expect_close, close, call };
+    enum kind { send, expect, expect_data, expect_octets, sleep, silence, expect_close, close, call, flood };
     kind what;
     std::string bytes;
     std::size_t size;
@@ -123,6 +144,8 @@ class script_server {
   asio::awaitable<bool> fill(asio::ip::tcp::socket& socket, duration deadline) {
     using namespace asio::experimental::awaitable_operators;
     using asio::experimental::as_tuple;
+    // Never read again after EOF: with edge-triggered epoll a second read can wait forever.
+    if (eof_) co_return false;
     char chunk[65536];
     asio::steady_timer timer(socket.get_executor());
     timer.expires_after(deadline);
@@ -144,9 +167,12 @@ class script_server {
     using asio::experimental::as_tuple;
     auto [aec, socket] = co_await acceptor_.async_accept(as_tuple(asio::use_awaitable));
     if (aec) {
-      failures_.push_back("accept: " + aec.message());
+      if (!stopped_) failures_.push_back("accept: " + aec.message());
       co_return;
     }
+    connected_ = true;
+    // Every send step leaves in segments of exactly the size the script asks for.
+    socket.set_option(asio::ip::tcp::no_delay(true));
     const duration patience = 10000ms;  // a step that waits longer has failed
     for (const step& s : steps_) {
       switch (s.what) {
@@ -235,6 +261,14 @@ class script_server {
         case step::call:
           s.fn();
           break;
+        case step::flood: {
+          for (std::size_t sent = 0; sent < s.size; sent += s.bytes.size()) {
+            auto [ec, n] = co_await asio::async_write(socket, asio::buffer(s.bytes),
+                                                      as_tuple(asio::use_awaitable));
+            if (ec) break;  // the client gave up: what the step is for
+          }
+          break;
+        }
       }
     }
     finished_ = true;
@@ -263,6 +297,8 @@ class script_server {
   std::vector<std::string> lines_, bodies_, failures_;
   bool eof_ = false;
   bool finished_ = false;
+  bool connected_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace smtpipe::test
