@@ -479,6 +479,8 @@ class session {
   asio::awaitable<void> write_out(std::chrono::milliseconds progress_timeout);
   asio::awaitable<void> wait_for_reader();
   void wake() noexcept { wake_.cancel(); }
+  /// A written command waits for its reply: bytes from the server are expected.
+  bool reply_due() const noexcept { return head_ < pending_.size() && pending_[head_].sent; }
   void arm_read_deadline() noexcept {
     read_deadline_ = head_ < pending_.size() && pending_[head_].sent
                          ? clock::now() + timeout_for(pending_[head_].kind)

@@ -182,6 +182,14 @@ inline asio::awaitable<std::error_code> session::send_body() {
 
 inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progress_timeout) {
   using asio::experimental::as_tuple;
+  // Part of a reply that arrived while no written command waited for one is premature: the
+  // commands written now must not take its end as their reply.
+  if (parser_.in_progress() && !reply_due() && !in_body_) {
+    set_error(errc::unsolicited_reply, "reply started before its command was sent");
+    broken_ = true;
+    wake();
+    co_return;
+  }
   // From here on the server may answer every queued command.
   const bool front_was_unsent = head_ < pending_.size() && !pending_[head_].sent;
   for (std::size_t i = head_; i < pending_.size(); ++i) pending_[i].sent = true;
@@ -234,7 +242,7 @@ inline asio::awaitable<void> session::wait_for_reader() {
 
 inline bool session::on_reply(const reply& r) {
   if (options_.observer) options_.observer->reply_received(*this, r);
-  if (head_ >= pending_.size() || !pending_[head_].sent) {
+  if (!reply_due()) {
     if (in_body_) {
       early_reply_ = r;
       has_early_reply_ = true;
