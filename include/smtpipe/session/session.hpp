@@ -448,8 +448,9 @@ class session {
       rr.code = r.code;
       rr.enhanced = r.enhanced;
       rr.text = r.sanitized_text();
-    } else if (r.positive()) {
-      // Accepted after a refused MAIL: no transaction exists; the MAIL reply decides.
+    } else if (!mail_accepted) {
+      // MAIL was refused, so no transaction exists: the MAIL reply decides, whatever RCPT
+      // got (a 503 "need MAIL first" says nothing about the recipient).
       s.decide(s.tx_.message, i, failure_of(s.mail_reply_), &s.mail_reply_, {}, {});
     } else {
       s.decide(s.tx_.message, i, failure_of(r), &r, {}, {});
