@@ -94,15 +94,15 @@ def wait_until(predicate, timeout, interval=0.05):
         time.sleep(interval)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def port_open(port):
+def port_open(port, host="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -197,8 +197,9 @@ class SendResult:
         return {r["rcpt"]: r for r in self.results if r["message"] == message}
 
 
-def run_send(tool, recipients, body, port, extra=(), timeout=60):
-    args = [tool, "--server", f"127.0.0.1:{port}", "--json", "--transcript", "--helo", HELO,
+def run_send(tool, recipients, body, port, extra=(), timeout=60, host="127.0.0.1"):
+    server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    args = [tool, "--server", server, "--json", "--transcript", "--helo", HELO,
             "--timeout-scale", "0.1", *extra, *recipients]
     if "-f" not in extra:
         args[1:1] = ["-f", SENDER]
@@ -644,11 +645,12 @@ DUMP_SEPARATOR = b"=====SMTPIPE-INTEROP-DUMP=====\n"
 
 
 class SmtpSink:
-    def __init__(self, workdir, name, flags):
+    def __init__(self, workdir, name, flags, host="127.0.0.1"):
         self.dir = os.path.join(workdir, "sink-" + name)
         self.dump = os.path.join(self.dir, "dump")
         self.flags = flags
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self.proc = None
 
     def start(self):
@@ -662,10 +664,10 @@ class SmtpSink:
                "-h", "sink.interop.test"]
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]
-        cmd += [f"127.0.0.1:{self.port}", "16"]
+        cmd += [f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}", "16"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
-        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port), 10) \
+        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port, self.host), 10) \
                 or self.proc.poll() is not None:
             out = self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None else ""
             raise ServerUnavailable(f"smtp-sink did not start ({' '.join(cmd)}): {out.strip()}")
@@ -705,15 +707,15 @@ class SmtpSink:
 
 
 def sink_cases(run, args):
-    def session(flags, copies, extra, body, check_mode):
+    def session(flags, copies, extra, body, check_mode, host="127.0.0.1"):
         def case():
-            sink = SmtpSink(args.workdir, f"{'p' if '-p' in flags else 'pipe'}-{token()[:6]}", flags)
+            sink = SmtpSink(args.workdir, f"{'p' if '-p' in flags else 'pipe'}-{token()[:6]}", flags, host)
             args.cleanups.append(sink.stop)
             sink.start()
             rcpts = [f"one@{DOMAIN}", f"two@{DOMAIN}"]
             tok = token()
             msg = make_message(tok, "smtp-sink", body, to=", ".join(rcpts))
-            res = run_send(args.send, rcpts, msg, sink.port, extra=(*extra, "-n", str(copies)))
+            res = run_send(args.send, rcpts, msg, sink.port, extra=(*extra, "-n", str(copies)), host=host)
             expect_results(res, {r: ("delivered", 250, "data") for r in rcpts}, copies=copies, exit_code=0)
             check_mode(res, copies)
             dumped = wait_until(lambda: len(sink.messages()) >= copies and sink.messages(), 5) or []
@@ -735,6 +737,20 @@ def sink_cases(run, args):
              session(["-p"], 2, [], PLAIN_BODY, lockstep))
     run.case("--no-pipelining although PIPELINING is offered", session([], 2, ["--no-pipelining"], PLAIN_BODY, lockstep))
     run.case("smuggling sequences arrive as text, pipelined", session([], 2, [], SMUGGLING_BODY, pipelined))
+    run.case("IPv6 loopback: --server [::1]:PORT", session(["-6"], 1, [], PLAIN_BODY, pipelined, host="::1"))
+
+    def refused_before_connecting():
+        # Nothing listens on the port: a connection attempt would give 75 (transient).
+        port = free_port()
+        for body, why in ((b"Subject: x\n\nNUL \0 here\n", "NUL octet"),
+                          (b"Subject: x\n\n" + b"x" * 999 + b"\n", "line longer than 998")):
+            res = run_send(args.send, [f"one@{DOMAIN}"], body, port)
+            check_equal(res.rc, 65, f"exit status for a body with a {why}")
+            check_equal([(r["status"], r["code"]) for r in res.results], [("permanent", 0)], "results")
+            check(not res.transcript, f"something was sent: {res.transcript}")
+        res = run_send(args.send, ["not an address"], b"x\n", port)
+        check_equal(res.rc, 65, "exit status for an invalid recipient")
+    run.case("invalid input refused before connecting (exit 65)", refused_before_connecting)
 
 
 # ---- aiosmtpd ---------------------------------------------------------------------------------
