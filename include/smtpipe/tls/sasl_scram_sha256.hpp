@@ -29,9 +29,11 @@ namespace smtpipe {
 ///     C: c=biws,r=<nonce>,p=<proof>                             (client-final)
 ///     S: v=<server signature>                                   (server-final)
 ///
-/// then an empty response. `server_verified()` becomes true only when the server signature
-/// matched (compared in constant time): a server that answers 235 before that has not proved
-/// it knows the password, and the AUTH state must not trust it.
+/// then an empty response (the server-final message may instead come as the additional data
+/// of the 235 reply, RFC 4954 §4: pass it to step() all the same and ignore the response).
+/// `server_verified()` becomes true only when the server signature matched (compared in
+/// constant time): a server that answers 235 before that has not proved it knows the
+/// password, and the AUTH state must not trust it.
 ///
 /// Policies:
 /// - User, authzid and password go through `saslprep` (ASCII and Latin-1 only, see
@@ -55,7 +57,8 @@ namespace smtpipe {
 class sasl_scram_sha256 final : public sasl_mechanism {
  public:
   /// Iteration counts above this are refused: a hostile server must not make the client
-  /// spend minutes in PBKDF2. (10 million is ~100 times the largest counts in use.)
+  /// spend unbounded CPU time in PBKDF2 (10 million iterations already take seconds; counts
+  /// in use range from RFC 7677's 4096 to a few hundred thousand).
   static constexpr unsigned long max_iterations = 10'000'000;
   /// Random octets in a generated client nonce (base64-encoded: 32 characters, no ',').
   static constexpr std::size_t nonce_octets = 24;
