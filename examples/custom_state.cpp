@@ -26,6 +26,7 @@
 
 namespace {
 
+//! [noop-probe]
 struct noop_probe {
   static constexpr std::string_view name = "noop_probe";
   static constexpr smtpipe::stage stage_code = smtpipe::stage::after_ehlo;
@@ -40,9 +41,12 @@ struct noop_probe {
     co_return smtpipe::transition::next();
   }
 };
+//! [noop-probe]
 
+//! [static]
 using static_pipeline = smtpipe::pipeline<smtpipe::insert_after<smtpipe::state_id::ehlo, noop_probe>>;
 static_assert(static_pipeline::id_of<noop_probe>() == smtpipe::state_id::first_custom);
+//! [static]
 
 // Runs one delivery to completion; `Deliver` makes the awaitable.
 template <class Deliver>
@@ -85,8 +89,10 @@ int main() {
   const auto r1 = run(io, [&] { return smtpipe::deliver("127.0.0.1", port, pipeline, messages, options); });
 
   std::cout << "\n-- register_smtp_client_state(make_state<noop_probe>(), state_id::ehlo)\n";
+  //! [runtime]
   const smtpipe::smtp_state probe = smtpipe::make_state<noop_probe>();
   const int id = smtpipe::register_smtp_client_state(&probe, smtpipe::state_id::ehlo);
+  //! [runtime]
   std::cout << "registered as state " << id << '\n';
   const auto r2 = run(io, [&] { return smtpipe::deliver("127.0.0.1", port, messages, options); });
 

@@ -38,9 +38,11 @@ struct original_client {
 };
 
 /// The static part: the built-in states and the PROXY header before the banner.
+//! [demo-static]
 using demo_pipeline = smtpipe::pipeline<
     smtpipe::insert_after<smtpipe::state_id::head, ex::proxy_header<original_client>>>;
 static_assert(demo_pipeline::order()[0] == smtpipe::state_id::first_custom);
+//! [demo-static]
 
 constexpr std::string_view body =
     "From: Demo Sender <sender@example.org>\n"
@@ -104,6 +106,7 @@ int main() try {
 
   // The runtime part: XCLIENT after EHLO, registered on a machine that starts as the
   // static pipeline. `attributes` must outlive the registration: it is kept by pointer.
+  //! [demo-runtime]
   smtpipe::state_machine machine{demo_pipeline{}};
   static const ex::xclient_config attributes{{{"NAME", "client.example.org"}, {"ADDR", "192.0.2.10"}}};
   const smtpipe::smtp_state xclient = ex::xclient_state(&attributes);
@@ -111,6 +114,7 @@ int main() try {
     std::cerr << "demo: " << machine.last_error() << '\n';
     return 1;
   }
+  //! [demo-runtime]
   print_order(machine);
 
   std::vector<smtpipe::message> messages(1);

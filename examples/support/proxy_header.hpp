@@ -44,6 +44,7 @@ struct this_connection {
 
 /// The state. `Origin::source(session&)` names the client the header speaks for; the
 /// destination is always the server this connection reached.
+//! [proxy-header]
 template <class Origin = this_connection>
 struct proxy_header {
   static constexpr std::string_view name = "proxy_header";
@@ -58,6 +59,7 @@ struct proxy_header {
     co_return smtpipe::transition::next();  // the banner state's flush sends it
   }
 };
+//! [proxy-header]
 
 }  // namespace smtpipe_examples
 

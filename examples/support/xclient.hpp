@@ -50,6 +50,7 @@ inline bool xclient_offers(const smtpipe::session& s, std::string_view attribute
   return false;
 }
 
+//! [xclient-run]
 inline asio::awaitable<smtpipe::transition> xclient_run(smtpipe::session& s, void* closure) {
   using smtpipe::transition;
   long& sent = s.connection_state();
@@ -75,6 +76,7 @@ inline asio::awaitable<smtpipe::transition> xclient_run(smtpipe::session& s, voi
   // Refused (e.g. 550 5.7.0 insufficient authorization): go on as ourselves.
   co_return transition::next();
 }
+//! [xclient-run]
 
 inline bool xclient_applies(const smtpipe::session& s, void*) {
   return s.server_capabilities().has("XCLIENT");
@@ -86,6 +88,7 @@ inline int xclient_stage(const smtpipe::session& s, void*) { return s.local_stat
 
 /// The XCLIENT state, ready for `state_machine::register_state(st, state_id::ehlo)` or
 /// `register_smtp_client_state(&st, state_id::ehlo)`. `config` must outlive the registration.
+//! [xclient-state]
 inline smtpipe::smtp_state xclient_state(const xclient_config* config) {
   smtpipe::smtp_state st;
   st.name = "xclient";
@@ -97,6 +100,7 @@ inline smtpipe::smtp_state xclient_state(const xclient_config* config) {
   st.closure = const_cast<xclient_config*>(config);  // Momentum's closure is a void*
   return st;
 }
+//! [xclient-state]
 
 }  // namespace smtpipe_examples
 
