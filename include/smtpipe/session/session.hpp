@@ -203,7 +203,6 @@ class session {
   asio::awaitable<std::error_code> flush() {
     if (!out_.empty()) co_await write_out(options_.timeouts.command);
     while (!error_ && head_ < pending_.size()) co_await wait_for_reader();
-    if (!error_ && closing_) set_error(errc::service_not_available, closing_reply_.sanitized_text());
     co_return error_;
   }
 

@@ -257,13 +257,24 @@ inline bool session::on_reply(const reply& r) {
     return false;
   }
   const pending_reply p = pending_[head_++];
-  if (r.code == 421 && !closing_) {
+  // RFC 5321 §3.8: 421 may answer any command and means that the server closes the channel
+  // (a 421 to QUIT is just QUIT's reply).
+  const bool closes = r.code == 421 && p.kind != command_kind::quit;
+  if (closes) {
     closing_ = true;
     closing_reply_ = r;
   }
   decider_ = p.state_id;
   if (p.handler.fn) p.handler.fn(*this, r, p.handler.context, p.handler.index);
   decider_ = -1;
+  if (closes) {
+    // No later reply will come: the commands after this one are not waited for.
+    set_error(errc::service_not_available, r.sanitized_text());
+    broken_ = true;
+    read_deadline_ = clock::time_point::max();
+    wake();
+    return false;
+  }
   if (head_ == pending_.size()) {
     pending_.clear();
     head_ = 0;
