@@ -47,6 +47,7 @@
 #include "smtpipe/session/session.hpp"
 #include "smtpipe/session/session_options.hpp"
 #include "smtpipe/session/timeouts.hpp"
+#include "smtpipe/session/tls_layer.hpp"
 #include "smtpipe/session/transcript.hpp"
 #include "smtpipe/session/transport.hpp"
 

@@ -7,6 +7,8 @@
 #include "smtpipe/config.hpp"
 
 #include "smtpipe/tls/crypto.hpp"
+#include "smtpipe/tls/openssl_layer.hpp"
+#include "smtpipe/tls/openssl_provider.hpp"
 #include "smtpipe/tls/sasl_cram_md5.hpp"
 #include "smtpipe/tls/sasl_scram_sha256.hpp"
 
