@@ -160,7 +160,9 @@ class session {
   /// argument returns its error and appends nothing.
   template <class Format>
   std::error_code enqueue(command_kind kind, Format&& format, reply_handler handler = {}) {
-    if (!usable()) return error_ ? error_ : make_error_code(errc::connection_closed);
+    // After a failure on a connection still in step, QUIT still closes it politely.
+    if (!usable() && !(kind == command_kind::quit && can_quit()))
+      return error_ ? error_ : make_error_code(errc::connection_closed);
     const std::size_t mark = out_.size();
     if (auto ec = format(out_)) {
       out_.resize(mark);
@@ -202,7 +204,7 @@ class session {
   /// `errc::service_not_available`).
   asio::awaitable<std::error_code> flush() {
     if (!out_.empty()) co_await write_out(options_.timeouts.command);
-    while (!error_ && head_ < pending_.size()) co_await wait_for_reader();
+    while (!broken_ && head_ < pending_.size()) co_await wait_for_reader();
     co_return error_;
   }
 
@@ -462,7 +464,11 @@ class session {
     s.dot_pending_ = false;
   }
   static void on_rset(session& s, const reply& r, void*, std::size_t) {
-    if (!r.positive()) s.set_error(errc::unexpected_reply, r.sanitized_text());
+    if (r.positive()) return;
+    // The server's state is unknown (the commands pipelined behind RSET may have opened a
+    // transaction, even DATA): drop the connection, never add QUIT behind them.
+    s.set_error(errc::unexpected_reply, r.sanitized_text());
+    s.broken_ = true;
   }
 
   // -- errors
@@ -503,7 +509,7 @@ class session {
   bool esmtp_ = false;
   bool pipelining_ = false;
   bool closing_ = false;    // a 421 arrived
-  bool broken_ = false;     // I/O, protocol or timeout error: drop without QUIT
+  bool broken_ = false;     // out of step (I/O, protocol, timeout...): drop without QUIT
   bool quit_sent_ = false;
   reply greeting_, exchanged_, mail_reply_, closing_reply_, session_reply_;
   bool has_session_reply_ = false;

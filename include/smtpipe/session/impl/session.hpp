@@ -150,6 +150,7 @@ inline asio::awaitable<std::error_code> session::send_body() {
   if (ec || error_) {
     // Part of the body may be on the wire: never send the final dot, drop the connection.
     in_body_ = false;
+    broken_ = true;
     if (has_early_reply_ && !early_reply_.positive()) {
       decide_open(early_reply_, errc::early_reply);
     } else if (ec) {
@@ -231,7 +232,7 @@ inline asio::awaitable<void> session::wait_for_reader() {
   using asio::experimental::as_tuple;
   wake_.expires_at(clock::time_point::max());
   co_await wake_.async_wait(as_tuple(asio::use_awaitable));
-  if (!error_ && head_ < pending_.size()) {
+  if (!broken_ && head_ < pending_.size()) {
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {
       set_error(asio::error::operation_aborted);
@@ -302,7 +303,8 @@ inline asio::awaitable<void> session::reader() {
       }
       if (!on_reply(parser_.get())) co_return;
     }
-    if (stopped_ || error_) co_return;
+    // After a failure that left the conversation in step, QUIT's reply is still read.
+    if (stopped_ || broken_) co_return;
     in_begin_ = in_end_ = 0;
     auto [ec, n] = co_await io_.async_read_some(asio::buffer(in_), as_tuple(asio::use_awaitable));
     if (ec) {
