@@ -308,7 +308,9 @@ inline asio::awaitable<void> session::reader() {
     in_begin_ = in_end_ = 0;
     auto [ec, n] = co_await io_.async_read_some(asio::buffer(in_), as_tuple(asio::use_awaitable));
     if (ec) {
-      if (stopped_) co_return;
+      // Closed by stop(), or cancelled by the session itself once it gave up the connection
+      // (the error that made it give up, if any, is already recorded).
+      if (stopped_ || (broken_ && ec == asio::error::operation_aborted)) co_return;
       broken_ = true;
       // After QUIT a close is the expected end, whether or not QUIT was answered.
       const bool only_quit_due = head_ >= pending_.size() ||
