@@ -215,7 +215,7 @@ class session {
     std::size_t message = 0;
     std::size_t first = 0;
     std::size_t last = 0;
-    bool open = false;           ///< MAIL queued and the transaction not yet ended.
+    bool open = false;           ///< Begun and not yet ended.
     int mail_code = 0;           ///< 0 until the MAIL reply arrived.
     std::size_t accepted = 0;    ///< Recipients accepted so far.
     std::size_t answered = 0;    ///< RCPT replies received so far.
@@ -236,14 +236,15 @@ class session {
                                   : n;
     if (m != next_message_ || first == 0) ++messages_started_;
     tx_ = transaction{m, first, std::min(n, first + batch), true, 0, 0, 0};
+    mail_queued_ = false;
     next_message_ = m;
     next_recipient_ = tx_.last;
     ++result_.messages[m].transactions;
     ++result_.transactions;
     return true;
   }
-  /// A transaction was opened and ended without its final "." (RFC 5321 §4.1.1.5: RSET
-  /// before the next one).
+  /// MAIL was queued for a transaction that ended without its final "." (RFC 5321
+  /// §4.1.1.5: RSET before the next one).
   bool transaction_needs_reset() const noexcept { return needs_rset_; }
   /// Queues RSET (used by the `rset` state).
   std::error_code enqueue_rset() {
@@ -334,7 +335,7 @@ class session {
   /// Makes the greeting the first reply due and starts the session clock.
   void start();
   void end_transaction() noexcept {
-    if (tx_.open) needs_rset_ = true;
+    if (tx_.open && mail_queued_) needs_rset_ = true;
     tx_.open = false;
   }
 
@@ -518,6 +519,7 @@ class session {
   // transactions
   std::vector<message_info> info_;
   transaction tx_, dot_tx_;
+  bool mail_queued_ = false;  // MAIL of tx_ queued (a refused parameter queues none)
   bool needs_rset_ = false;
   bool dot_queued_ = false;   // the final "." is in out_, not yet written
   bool dot_pending_ = false;  // the final "." was written, its reply is due

@@ -102,7 +102,7 @@ inline std::error_code session::enqueue_mail() {
   auto ec = enqueue(
       command_kind::mail, [&](std::string& out) { return format_mail_from(out, msg.sender, p); },
       {&on_mail, nullptr, 0});
-  if (!ec) tx_.open = true;
+  if (!ec) tx_.open = mail_queued_ = true;
   return ec;
 }
 
