@@ -266,7 +266,10 @@ class session {
   /// the final "." with the handler that decides its recipients.
   asio::awaitable<std::error_code> send_body();
   /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1).
-  std::error_code enqueue_empty_dot() { return enqueue(command_kind::dot, format_dot, {}); }
+  std::error_code enqueue_empty_dot() {
+    in_body_ = false;
+    return enqueue(command_kind::dot, format_dot, {});
+  }
 
   /// Records `r` as the failure of every undecided recipient of the current transaction
   /// and ends it; returns the transition that goes on with `rset`.
@@ -524,8 +527,6 @@ class session {
   bool dot_queued_ = false;   // the final "." is in out_, not yet written
   bool dot_pending_ = false;  // the final "." was written, its reply is due
   std::size_t dot_end_ = 0;   // offset just past the "." in out_
-  reply early_reply_;
-  bool has_early_reply_ = false;
   std::size_t next_message_ = 0, next_recipient_ = 0, messages_started_ = 0;
   body_reader body_;
 

@@ -151,9 +151,7 @@ inline asio::awaitable<std::error_code> session::send_body() {
     // Part of the body may be on the wire: never send the final dot, drop the connection.
     in_body_ = false;
     broken_ = true;
-    if (has_early_reply_ && !early_reply_.positive()) {
-      decide_open(early_reply_, errc::early_reply);
-    } else if (ec) {
+    if (ec) {
       set_error(ec);
       decide_open(ec == errc::body_read_failed ? delivery_status::transient
                                                : delivery_status::permanent,
@@ -245,8 +243,9 @@ inline bool session::on_reply(const reply& r) {
   if (options_.observer) options_.observer->reply_received(*this, r);
   if (!reply_due()) {
     if (in_body_) {
-      early_reply_ = r;
-      has_early_reply_ = true;
+      // A reply to message data not yet ended: a refusal decides the recipients; a 2yz is
+      // no success, only a protocol error.
+      if (!r.positive()) decide_open(r, errc::early_reply);
       set_error(errc::early_reply, r.sanitized_text());
     } else {
       set_error(r.code == 421 ? errc::service_not_available : errc::unsolicited_reply,
@@ -268,6 +267,9 @@ inline bool session::on_reply(const reply& r) {
   decider_ = p.state_id;
   if (p.handler.fn) p.handler.fn(*this, r, p.handler.context, p.handler.index);
   decider_ = -1;
+  // From a 354 on, the server takes message data: any reply before the final "." is early,
+  // even one that arrives before the first octet of the body is written.
+  if (p.kind == command_kind::data && r.code == 354) in_body_ = true;
   if (closes) {
     // No later reply will come: the commands after this one are not waited for.
     set_error(errc::service_not_available, r.sanitized_text());
