@@ -23,6 +23,8 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +97,28 @@ class script_server {
     return *this;
   }
 
+  /// What the server reads and writes through after `upgrade` (e.g. TLS).
+  struct stream {
+    using io_result = std::pair<std::error_code, std::size_t>;
+    virtual ~stream() = default;
+    virtual asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) = 0;
+    virtual asio::awaitable<io_result> write(asio::const_buffer buffer) = 0;
+  };
+  /// Turns the connection into a `stream` (a TLS handshake); null and `error` set on failure.
+  using upgrade_fn =
+      std::function<asio::awaitable<std::unique_ptr<stream>>(asio::ip::tcp::socket&, std::string& error)>;
+  /// From here on, talks through what `f` makes of the connection (tests/support/tls_server.hpp).
+  script_server& upgrade(upgrade_fn f) {
+    steps_.push_back({step::upgrade, {}, 0, 0ms, {}, std::move(f)});
+    return *this;
+  }
+
+  /// Ends this connection (if still open) and plays the rest of the script on the next one.
+  script_server& next_connection() {
+    steps_.push_back({step::accept, {}, 0, 0ms});
+    return *this;
+  }
+
   /// Caps the receive buffer (and so the TCP window) of the connection still to be accepted,
   /// so that a server that stops reading blocks the client's writes quickly.
   script_server& receive_buffer(int octets) {
@@ -124,6 +148,8 @@ class script_server {
   bool finished() const { return finished_; }
   /// Whether a client connected at all.
   bool connected() const { return connected_; }
+  /// How many connections the script has served.
+  int connections() const { return connected_ ? connections_ : 0; }
 
   /// Accepts one connection and plays the script; spawned on the server's io_context.
   void start() {
@@ -132,13 +158,25 @@ class script_server {
 
  private:
   struct step {
-    enum kind { send, expect, expect_data, expect_octets, sleep, silence, expect_close, close, call, flood };
+    enum kind { send, expect, expect_data, expect_octets, sleep, silence, expect_close, close, call, flood, upgrade, accept };
     kind what;
     std::string bytes;
     std::size_t size;
     duration time;
     std::function<void()> fn = {};
+    upgrade_fn up = {};
   };
+
+  asio::awaitable<stream::io_result> read_some(asio::ip::tcp::socket& socket, asio::mutable_buffer b) {
+    if (stream_) co_return co_await stream_->read_some(b);
+    auto [ec, n] = co_await socket.async_read_some(b, asio::experimental::as_tuple(asio::use_awaitable));
+    co_return stream::io_result{ec, n};
+  }
+  asio::awaitable<stream::io_result> write(asio::ip::tcp::socket& socket, asio::const_buffer b) {
+    if (stream_) co_return co_await stream_->write(b);
+    auto [ec, n] = co_await asio::async_write(socket, b, asio::experimental::as_tuple(asio::use_awaitable));
+    co_return stream::io_result{ec, n};
+  }
 
   // Reads more bytes into buffer_; false on EOF or error (eof_ set) or after `deadline`.
   asio::awaitable<bool> fill(asio::ip::tcp::socket& socket, duration deadline) {
@@ -149,7 +187,7 @@ class script_server {
     char chunk[65536];
     asio::steady_timer timer(socket.get_executor());
     timer.expires_after(deadline);
-    auto outcome = co_await (socket.async_read_some(asio::buffer(chunk), as_tuple(asio::use_awaitable)) ||
+    auto outcome = co_await (read_some(socket, asio::buffer(chunk)) ||
                              timer.async_wait(as_tuple(asio::use_awaitable)));
     if (outcome.index() == 1) co_return false;
     auto [ec, n] = std::get<0>(outcome);
@@ -179,9 +217,8 @@ class script_server {
         case step::send: {
           const std::size_t seg = s.size ? s.size : s.bytes.size();
           for (std::size_t i = 0; i < s.bytes.size(); i += seg) {
-            auto [ec, n] = co_await asio::async_write(
-                socket, asio::buffer(s.bytes.data() + i, std::min(seg, s.bytes.size() - i)),
-                as_tuple(asio::use_awaitable));
+            auto [ec, n] = co_await write(
+                socket, asio::buffer(s.bytes.data() + i, std::min(seg, s.bytes.size() - i)));
             if (ec) {
               failures_.push_back("send failed: " + ec.message());
               co_return;
@@ -261,10 +298,34 @@ class script_server {
         case step::call:
           s.fn();
           break;
+        case step::accept: {
+          std::error_code ignored;
+          socket.close(ignored);
+          stream_.reset();
+          buffer_.clear();
+          eof_ = false;
+          auto [next_ec, next] = co_await acceptor_.async_accept(as_tuple(asio::use_awaitable));
+          if (next_ec) {
+            failures_.push_back("accept: " + next_ec.message());
+            co_return;
+          }
+          socket = std::move(next);
+          socket.set_option(asio::ip::tcp::no_delay(true));
+          ++connections_;
+          break;
+        }
+        case step::upgrade: {
+          std::string error;
+          stream_ = co_await s.up(socket, error);
+          if (!stream_) {
+            failures_.push_back("upgrade failed: " + error);
+            co_return;
+          }
+          break;
+        }
         case step::flood: {
           for (std::size_t sent = 0; sent < s.size; sent += s.bytes.size()) {
-            auto [ec, n] = co_await asio::async_write(socket, asio::buffer(s.bytes),
-                                                      as_tuple(asio::use_awaitable));
+            auto [ec, n] = co_await write(socket, asio::buffer(s.bytes));
             if (ec) break;  // the client gave up: what the step is for
           }
           break;
@@ -299,6 +360,8 @@ class script_server {
   bool finished_ = false;
   bool connected_ = false;
   bool stopped_ = false;
+  std::unique_ptr<stream> stream_;
+  int connections_ = 1;
 };
 
 }  // namespace smtpipe::test

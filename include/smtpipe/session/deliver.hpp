@@ -59,22 +59,34 @@ asio::awaitable<session_result> deliver(std::string host, std::string port, Tabl
                                         std::span<const message> messages,
                                         session_options options) {
   auto executor = co_await asio::this_coro::executor;
+  if (options.tls_server_name.empty()) options.tls_server_name = host;
   connect_to connect{std::move(host), std::move(port), options.timeouts.connect};
   asio::ip::tcp::socket socket(executor);
-  co_return co_await run_table(std::move(socket), std::move(table), messages, std::move(options),
-                               std::move(connect));
+  Table again = table;
+  session_result result =
+      co_await run_table(std::move(socket), std::move(table), messages, options, connect);
+  if (options.tls != tls_mode::opportunistic || !result.tls_fallback_reason) co_return result;
+  // Opportunistic TLS failed before any message byte: a fresh plaintext connection, never
+  // the one on which TLS failed.
+  const std::error_code why = result.tls_fallback_reason;
+  options.tls = tls_mode::none;
+  asio::ip::tcp::socket plain(executor);
+  result = co_await run_table(std::move(plain), std::move(again), messages, std::move(options),
+                              std::move(connect));
+  result.tls_fallback_reason = why;
+  co_return result;
 }
 
-template <class Table, class Connect, class CompletionToken>
-auto async_run(asio::any_io_executor executor, asio::ip::tcp::socket socket, Table table,
-               std::span<const message> messages, session_options options, Connect connect,
+// Runs `work` as an Asio asynchronous operation completing with
+// `void(std::error_code, session_result)`; the token's cancellation slot reaches the session.
+template <class CompletionToken>
+auto async_run(asio::any_io_executor executor, asio::awaitable<session_result> work,
                CompletionToken&& token) {
   return asio::async_initiate<CompletionToken, void(std::error_code, session_result)>(
-      [](auto handler, asio::any_io_executor ex, asio::ip::tcp::socket sock, Table tab,
-         std::span<const message> msgs, session_options opts, Connect conn) {
+      [](auto handler, asio::any_io_executor ex, asio::awaitable<session_result> aw) {
         auto slot = asio::get_associated_cancellation_slot(handler);
         asio::co_spawn(
-            ex, run_table(std::move(sock), std::move(tab), msgs, std::move(opts), std::move(conn)),
+            ex, std::move(aw),
             asio::bind_cancellation_slot(
                 slot, [h = std::move(handler), ex](std::exception_ptr failure,
                                                    session_result result) mutable {
@@ -94,8 +106,7 @@ auto async_run(asio::any_io_executor executor, asio::ip::tcp::socket socket, Tab
                   });
                 }));
       },
-      token, std::move(executor), std::move(socket), std::move(table), messages,
-      std::move(options), std::move(connect));
+      token, std::move(executor), std::move(work));
 }
 
 }  // namespace detail
@@ -133,23 +144,23 @@ template <class Pipeline, class CompletionToken>
 auto async_deliver(asio::any_io_executor executor, std::string host, std::string port,
                    const Pipeline& pipeline, std::span<const message> messages,
                    session_options options, CompletionToken&& token) {
-  const auto timeout = options.timeouts.connect;
-  asio::ip::tcp::socket socket(executor);
-  return detail::async_run(std::move(executor), std::move(socket), detail::make_table(pipeline),
-                           messages, std::move(options),
-                           detail::connect_to{std::move(host), std::move(port), timeout},
+  auto table = detail::make_table(pipeline);
+  auto work = detail::deliver(std::move(host), std::move(port), std::move(table), messages,
+                              std::move(options));
+  return detail::async_run(std::move(executor), std::move(work),
                            std::forward<CompletionToken>(token));
 }
 
 /// Asio initiating function for `run_session` over a connected `socket`; completes with
-/// `void(std::error_code, session_result)`.
+/// `void(std::error_code, session_result)`. Opportunistic TLS cannot fall back to a fresh
+/// connection here: its failure is the session's error.
 template <class Pipeline, class CompletionToken>
 auto async_run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
                        std::span<const message> messages, session_options options,
                        CompletionToken&& token) {
   asio::any_io_executor executor = socket.get_executor();
-  return detail::async_run(std::move(executor), std::move(socket), detail::make_table(pipeline),
-                           messages, std::move(options), detail::already_connected{},
+  auto work = run_session(std::move(socket), pipeline, messages, std::move(options));
+  return detail::async_run(std::move(executor), std::move(work),
                            std::forward<CompletionToken>(token));
 }
 

@@ -6,6 +6,7 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/pipeline/stage.hpp"
 #include "smtpipe/protocol/enhanced_status.hpp"
+#include "smtpipe/session/tls_layer.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -72,6 +73,11 @@ struct session_result {
   std::string greeting;         ///< The server's banner text (sanitised).
   bool esmtp = false;           ///< EHLO succeeded.
   bool pipelining = false;      ///< PIPELINING was advertised and used.
+  tls_status tls;               ///< Whether TLS was used, and how; never more than happened.
+  /// Set when opportunistic TLS failed and the messages went over a fresh plaintext
+  /// connection: why TLS failed.
+  std::error_code tls_fallback_reason;
+  bool authenticated = false;   ///< AUTH succeeded.
   std::size_t transactions = 0;
 
   bool all_delivered() const noexcept {

@@ -274,7 +274,11 @@ asio::awaitable<void> run_states(session& s, const Table& table) {
 
 template <class Table>
 asio::awaitable<void> run_and_stop(session& s, const Table& table) {
-  co_await run_states(s, table);
+  // Implicit TLS (RFC 8314): the handshake comes before the greeting is read. (A co_await
+  // inside a condition is avoided on purpose: g++ 12 miscompiles some of those.)
+  std::error_code handshake;
+  if (s.options().tls == tls_mode::implicit) handshake = co_await s.start_tls();
+  if (!handshake) co_await run_states(s, table);
   runner_access::stop(s);
 }
 

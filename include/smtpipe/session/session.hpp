@@ -80,7 +80,9 @@ class session {
         messages_(messages),
         parser_(options.replies),
         timer_(io.get_executor()),
-        wake_(io.get_executor()) {
+        wake_(io.get_executor()),
+        park_(io.get_executor()),
+        server_name_(options.tls_server_name) {
     result_.messages.resize(messages.size());
     phases_.resize(messages.size());
     for (std::size_t m = 0; m < messages.size(); ++m) {
@@ -119,6 +121,26 @@ class session {
   bool can_quit() const noexcept { return !broken_ && !closing_ && !quit_sent_; }
   /// Why the session cannot go on, if it cannot.
   std::error_code error() const noexcept { return error_; }
+
+  // ---- TLS and authentication ----------------------------------------------------------------
+
+  /// The connection is encrypted.
+  bool tls_active() const noexcept { return io_.secure(); }
+  /// The name the server certificate is checked against and sent as SNI: `tls_server_name`
+  /// from the options, else the host the session connected to.
+  std::string_view server_name() const noexcept { return server_name_; }
+  /// After a STARTTLS 220 (the reader is then paused): runs the TLS handshake over the same
+  /// socket, then discards every capability learnt before it (RFC 3207 §4.2); EHLO must be
+  /// sent again. Plaintext that followed the 220 fails the session (`tls_plaintext_injection`).
+  asio::awaitable<std::error_code> start_tls();
+  /// AUTH succeeded on this connection.
+  bool authenticated() const noexcept { return authenticated_; }
+  void set_authenticated() noexcept {
+    authenticated_ = true;
+    result_.authenticated = true;
+  }
+  /// Records that opportunistic TLS failed here: a fresh plaintext connection may follow.
+  void set_tls_fallback(std::error_code why) noexcept { result_.tls_fallback_reason = why; }
 
   // ---- Momentum's per-connection bookkeeping ----------------------------------------------
 
@@ -498,6 +520,7 @@ class session {
   }
   bool on_reply(const reply& r);
   asio::awaitable<void> reader();
+  asio::awaitable<bool> park_reader();
   asio::awaitable<void> watchdog();
   void stop() noexcept;
   void finalize();
@@ -559,7 +582,11 @@ class session {
   bool stopped_ = false;
 
   // time
-  asio::steady_timer timer_, wake_;
+  asio::steady_timer timer_, wake_, park_;
+  bool reader_paused_ = false;
+  bool plaintext_after_starttls_ = false;
+  bool authenticated_ = false;
+  std::string server_name_;
   clock::time_point read_deadline_ = clock::time_point::max();
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point session_deadline_ = clock::time_point::max();

@@ -6,10 +6,13 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/protocol/body_encoder.hpp"
 #include "smtpipe/protocol/reply_parser.hpp"
+#include "smtpipe/protocol/sasl_mechanism.hpp"
 #include "smtpipe/session/observer.hpp"
 #include "smtpipe/session/timeouts.hpp"
+#include "smtpipe/session/tls_layer.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,16 +21,25 @@ namespace smtpipe {
 /// When to use TLS.
 enum class tls_mode {
   none,           ///< Never.
-  opportunistic,  ///< STARTTLS when advertised.
-  required,       ///< STARTTLS or fail before any credential or message byte is sent.
+  /// STARTTLS when advertised. If the server refuses it or the handshake fails, this
+  /// connection is given up and `deliver` makes a fresh plaintext one (Momentum's
+  /// `tls_ifavailable_fallback`); nothing is ever sent on the connection that failed.
+  opportunistic,
+  /// STARTTLS, or the session fails transiently before any credential or message byte.
+  required,
   implicit,       ///< TLS from the first byte (port 465, RFC 8314).
 };
 
-/// AUTH credentials (RFC 4954).
-struct auth_credentials {
-  std::string user;
-  std::string password;
-  std::string mechanism;  ///< Empty: the strongest mechanism both sides support.
+/// AUTH settings (RFC 4954).
+struct auth_options {
+  auth_options() = default;  // not an aggregate: see docs/architecture.md (g++ 12)
+
+  sasl_credentials credentials;  ///< authzid (optional), user, password or OAuth2 token.
+  /// Empty: the strongest mechanism both sides support (SCRAM-SHA-256, CRAM-MD5, PLAIN,
+  /// LOGIN); XOAUTH2 only when named.
+  std::string mechanism;
+  /// Allow credentials on a connection without TLS (e.g. loopback). Off by default.
+  bool allow_plaintext = false;
 };
 
 /// Options of one session. The defaults send mail correctly to any RFC 5321 server.
@@ -45,7 +57,13 @@ struct session_options {
   long_line_policy long_lines = long_line_policy::refuse;  ///< Body lines over 998 octets.
   session_observer* observer = nullptr;                    ///< Not owned; may be null.
   tls_mode tls = tls_mode::none;
-  std::optional<auth_credentials> auth;
+  /// Makes the TLS layers (and crypto SASL mechanisms): `make_openssl_provider` from
+  /// <smtpipe/tls.hpp>. Required when `tls` is not `none`.
+  std::shared_ptr<smtpipe::tls_provider> tls_provider;
+  /// The name checked against the server certificate and sent as SNI; empty: the host given
+  /// to `deliver` (never a name learnt from the server).
+  std::string tls_server_name;
+  std::optional<auth_options> auth;  ///< Authenticate when set.
 };
 
 }  // namespace smtpipe

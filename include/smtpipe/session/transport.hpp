@@ -4,41 +4,62 @@
 #define SMTPIPE_SESSION_TRANSPORT_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/tls_layer.hpp"
 
-#include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <memory>
 #include <system_error>
 #include <utility>
 
 namespace smtpipe {
 
-/// A connected TCP socket that a session reads and writes. It owns the socket; the session
-/// closes it when it ends, whatever the outcome, so a connection is never reused after a
-/// timeout, an I/O error or a protocol error.
+/// A connected TCP socket that a session reads and writes, upgraded in place to TLS by
+/// `start_tls` (STARTTLS) or before the first byte (implicit TLS). It owns the socket; the
+/// session closes it when it ends, whatever the outcome, so a connection is never reused
+/// after a timeout, an I/O error or a protocol error.
 class transport {
  public:
   using socket_type = asio::ip::tcp::socket;
   using executor_type = socket_type::executor_type;
+  using io_result = tls_layer::io_result;
 
   explicit transport(socket_type socket) : socket_(std::move(socket)) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   socket_type& socket() noexcept { return socket_; }
 
-  /// Reads at least one byte; completes with `void(std::error_code, std::size_t)`.
-  template <class CompletionToken>
-  auto async_read_some(asio::mutable_buffer buffer, CompletionToken&& token) {
-    return socket_.async_read_some(buffer, std::forward<CompletionToken>(token));
+  /// Reads at least one byte, through TLS once it is on.
+  asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) {
+    if (tls_) return tls_->read_some(buffer);
+    return plain_read_some(buffer);
   }
 
-  /// Writes all of `buffer`; completes with `void(std::error_code, std::size_t)`.
-  template <class CompletionToken>
-  auto async_write(asio::const_buffer buffer, CompletionToken&& token) {
-    return asio::async_write(socket_, buffer, std::forward<CompletionToken>(token));
+  /// Writes all of `buffer`, through TLS once it is on.
+  asio::awaitable<io_result> write(asio::const_buffer buffer) {
+    if (tls_) return tls_->write(buffer);
+    return plain_write(buffer);
   }
+
+  /// Wraps the socket in a TLS layer from `provider` and runs the client handshake. On
+  /// success every later read and write is encrypted; on failure the transport is unusable
+  /// and must be closed (nothing more is sent in plaintext).
+  asio::awaitable<std::error_code> start_tls(tls_provider& provider, std::string_view server_name) {
+    auto layer = provider.wrap(socket_, server_name);
+    if (!layer) co_return std::make_error_code(std::errc::not_supported);
+    const std::error_code ec = co_await layer->handshake();
+    status_ = layer->status();
+    if (!ec) tls_ = std::move(layer);
+    co_return ec;
+  }
+
+  /// Whether TLS is on, and what it is (the last handshake's outcome when it failed).
+  bool secure() const noexcept { return tls_ != nullptr; }
+  const tls_status& tls() const noexcept { return status_; }
 
   /// Cancels pending reads and writes; they complete with `operation_aborted`.
   void cancel() noexcept {
@@ -57,7 +78,20 @@ class transport {
   bool is_open() const noexcept { return socket_.is_open(); }
 
  private:
+  asio::awaitable<io_result> plain_read_some(asio::mutable_buffer buffer) {
+    auto [ec, n] = co_await socket_.async_read_some(
+        buffer, asio::experimental::as_tuple(asio::use_awaitable));
+    co_return io_result{ec, n};
+  }
+  asio::awaitable<io_result> plain_write(asio::const_buffer buffer) {
+    auto [ec, n] = co_await asio::async_write(socket_, buffer,
+                                              asio::experimental::as_tuple(asio::use_awaitable));
+    co_return io_result{ec, n};
+  }
+
   socket_type socket_;
+  std::unique_ptr<tls_layer> tls_;
+  tls_status status_;
 };
 
 }  // namespace smtpipe

@@ -11,7 +11,8 @@ namespace smtpipe::states {
 /// RFC 5321 §4.1.1.1: EHLO; a 250 records the capabilities (and whether to pipeline). Only
 /// 500 and 502 (command not recognised / not implemented) fall back to HELO: the `helo` state
 /// then applies. A 421 ends the session transiently; any other refusal ends it with that
-/// reply, and never on a closed connection.
+/// reply, and never on a closed connection. Under `tls_mode::required` (before TLS), a
+/// refused EHLO ends the session instead: HELO would mean no STARTTLS.
 struct ehlo {
   static constexpr std::string_view name = "ehlo";
   static constexpr stage stage_code = stage::during_ehlo;
@@ -27,7 +28,12 @@ struct ehlo {
       s.set_capabilities(r);
       co_return transition::next();
     }
-    if (r.code == 500 || r.code == 502) co_return transition::next();
+    if (r.code == 500 || r.code == 502) {
+      // No ESMTP, so no STARTTLS: falling back to HELO would dodge a TLS requirement.
+      if (s.options().tls == tls_mode::required && !s.tls_active())
+        co_return s.fail_session(errc::starttls_refused, "EHLO refused: STARTTLS impossible");
+      co_return transition::next();
+    }
     co_return s.fail_session(r, errc::unexpected_reply);
   }
 };

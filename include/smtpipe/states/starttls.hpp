@@ -8,19 +8,42 @@
 
 namespace smtpipe::states {
 
-/// RFC 3207: STARTTLS. Applies only when a TLS mode asks for it; this build has no TLS yet,
-/// so asking for TLS is refused before connecting (`errc::tls_not_available`) and the state
-/// never runs: a session never continues in plaintext when TLS was asked for.
+/// RFC 3207: STARTTLS when the TLS mode asks for it, the handshake over the same socket, then
+/// back to `ehlo`: everything learnt before TLS is forgotten. Under `tls_mode::required` a
+/// missing STARTTLS, any reply but 220, or a failed handshake ends the session transiently
+/// before any credential or message byte is sent; under `opportunistic` the same failures
+/// end this connection and `deliver` retries on a fresh plaintext one. Plaintext that follows
+/// the 220 is never read as a reply: the session fails (`errc::tls_plaintext_injection`).
 struct starttls {
   static constexpr std::string_view name = "starttls";
-  static constexpr stage stage_code = stage::during_starttls;
+  static constexpr int init_local_state = static_cast<int>(stage::during_starttls);
 
   static bool applies(const session& s) {
-    return s.options().tls == tls_mode::opportunistic || s.options().tls == tls_mode::required;
+    const tls_mode mode = s.options().tls;
+    return (mode == tls_mode::opportunistic || mode == tls_mode::required) && !s.tls_active();
   }
+  int tostage(const session& s) const { return s.local_state(); }
 
   asio::awaitable<transition> run(session& s) {
-    co_return s.fail_session(errc::tls_not_available);
+    const bool required = s.options().tls == tls_mode::required;
+    if (!s.server_capabilities().starttls()) {
+      if (!required) co_return transition::next();  // opportunistic: plaintext it is
+      co_return s.fail_session(errc::starttls_refused, "STARTTLS not advertised");
+    }
+    if (auto ec = co_await s.exchange(command_kind::starttls, format_starttls))
+      co_return s.fail_session(ec);
+    const reply& r = s.last_reply();
+    if (r.code != 220) {
+      if (!required) s.set_tls_fallback(errc::starttls_refused);
+      co_return s.fail_session(errc::starttls_refused, r.sanitized_text());
+    }
+    s.local_state() = static_cast<int>(stage::handshaking_tls);
+    if (auto ec = co_await s.start_tls()) {
+      if (!required && ec != errc::tls_plaintext_injection) s.set_tls_fallback(ec);
+      co_return s.fail_session(ec);
+    }
+    s.local_state() = static_cast<int>(stage::after_starttls);
+    co_return transition::jump(state_id::ehlo);
   }
 };
 

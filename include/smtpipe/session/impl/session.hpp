@@ -55,8 +55,9 @@ inline std::error_code session::validate_message(std::size_t m) {
 
 inline std::error_code session::prepare() {
   if (auto ec = validate_domain(options_.helo_name, false)) return ec;
-  if (options_.tls != tls_mode::none) return errc::tls_not_available;
-  if (options_.auth) return errc::auth_not_available;
+  if (options_.tls != tls_mode::none && !options_.tls_provider) return errc::tls_not_available;
+  if (options_.tls != tls_mode::none && server_name_.empty()) return errc::invalid_domain;
+  if (options_.auth && options_.auth->credentials.user.empty()) return errc::invalid_argument;
   info_.resize(messages_.size());
   std::error_code first;
   bool any = messages_.empty();
@@ -209,7 +210,7 @@ inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progre
     log_.clear();
   }
   write_deadline_ = clock::now() + progress_timeout;
-  auto [ec, n] = co_await io_.async_write(asio::buffer(out_), as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await io_.write(asio::buffer(out_));
   write_deadline_ = clock::time_point::max();
   if (ec) {
     if (dot_in_write && n < dot_end_) {  // the server cannot have seen the final dot
@@ -270,6 +271,8 @@ inline bool session::on_reply(const reply& r) {
   // From a 354 on, the server takes message data: any reply before the final "." is early,
   // even one that arrives before the first octet of the body is written.
   if (p.kind == command_kind::data && r.code == 354) in_body_ = true;
+  // RFC 3207 §4: after 220 the next bytes belong to the TLS handshake; read no more plaintext.
+  if (p.kind == command_kind::starttls && r.code == 220) reader_paused_ = true;
   if (closes) {
     // No later reply will come: the commands after this one are not waited for.
     set_error(errc::service_not_available, r.sanitized_text());
@@ -304,11 +307,17 @@ inline asio::awaitable<void> session::reader() {
         co_return;
       }
       if (!on_reply(parser_.get())) co_return;
+      if (reader_paused_) break;
     }
     // After a failure that left the conversation in step, QUIT's reply is still read.
     if (stopped_ || broken_) co_return;
+    if (reader_paused_) {
+      const bool resumed = co_await park_reader();
+      if (!resumed) co_return;
+      continue;
+    }
     in_begin_ = in_end_ = 0;
-    auto [ec, n] = co_await io_.async_read_some(asio::buffer(in_), as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await io_.read_some(asio::buffer(in_));
     if (ec) {
       // Closed by stop(), or cancelled by the session itself once it gave up the connection
       // (the error that made it give up, if any, is already recorded).
@@ -372,6 +381,7 @@ inline asio::awaitable<void> session::watchdog() {
 }
 
 inline void session::start() {
+  reader_paused_ = options_.tls == tls_mode::implicit;
   if (options_.timeouts.session.count() > 0)
     session_deadline_ = clock::now() + options_.timeouts.session;
   // The server speaks first: its greeting is the first reply due, before any state runs.
@@ -379,11 +389,55 @@ inline void session::start() {
   arm_read_deadline();
 }
 
+// ---- TLS ------------------------------------------------------------------------------------
+
+// The reader waits here while TLS is negotiated. Bytes already buffered behind the STARTTLS
+// 220 (a whole injected reply or part of a line) are plaintext an attacker could have sent:
+// they are never read as a reply after TLS; the session fails instead (start_tls).
+inline asio::awaitable<bool> session::park_reader() {
+  using asio::experimental::as_tuple;
+  if (in_begin_ < in_end_ || parser_.in_progress()) plaintext_after_starttls_ = true;
+  while (reader_paused_ && !stopped_ && !broken_) {
+    park_.expires_at(clock::time_point::max());
+    co_await park_.async_wait(as_tuple(asio::use_awaitable));
+  }
+  in_begin_ = in_end_ = 0;
+  parser_.reset();
+  co_return !stopped_ && !broken_;
+}
+
+inline asio::awaitable<std::error_code> session::start_tls() {
+  if (!options_.tls_provider) co_return make_error_code(errc::tls_not_available);
+  if (plaintext_after_starttls_) {
+    if (options_.observer)
+      options_.observer->note(*this, "plaintext bytes followed the STARTTLS 220: not reading them");
+    set_error(errc::tls_plaintext_injection);
+    broken_ = true;
+    wake();
+    co_return error_;
+  }
+  write_deadline_ = clock::now() + options_.timeouts.starttls;
+  const std::error_code ec = co_await io_.start_tls(*options_.tls_provider, server_name_);
+  write_deadline_ = clock::time_point::max();
+  result_.tls = io_.tls();
+  if (ec) {
+    set_error(error_ ? error_ : ec, result_.tls.verify_result);
+    broken_ = true;
+    wake();
+    co_return error_;
+  }
+  reset_capabilities();  // RFC 3207 §4.2: forget what the plaintext EHLO said
+  reader_paused_ = false;
+  park_.cancel();
+  co_return std::error_code{};
+}
+
 inline void session::stop() noexcept {
   stopped_ = true;
   io_.close();
   timer_.cancel();
   wake_.cancel();
+  park_.cancel();
 }
 
 inline void session::finalize() {

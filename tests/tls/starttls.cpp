@@ -1,0 +1,166 @@
+// STARTTLS, implicit TLS and AUTH against the scripted server with real TLS (OpenSSL).
+#include "support/run.hpp"
+#include "support/script_server.hpp"
+#include "support/tls_server.hpp"
+
+#include <smtpipe/session/transcript.hpp>
+#include <smtpipe/tls.hpp>
+
+#include <sstream>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace smtpipe;
+using test::script_server;
+
+namespace {
+
+std::string cert(const std::string& name) { return std::string(SMTPIPE_TEST_CERTS_DIR) + "/" + name; }
+
+session_options tls_options(tls_mode mode, tls_verify verify = tls_verify::host) {
+  session_options o = test::fast_options(0.01);
+  o.tls = mode;
+  o.tls_server_name = "localhost";
+  tls_settings settings;
+  settings.verify = verify;
+  settings.ca_file = cert("ca.crt");
+  REQUIRE_FALSE(make_openssl_provider(settings, o.tls_provider));
+  return o;
+}
+
+std::vector<message> one_message() {
+  return {test::make_message("a@example.org", {"b@example.org"}, "Subject: t\r\n\r\nhi\r\n")};
+}
+
+const std::string ehlo_tls = "250-mx.example.org\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
+
+}  // namespace
+
+TEST_CASE("STARTTLS, handshake, EHLO again, then the message over TLS [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  std::string sni;
+  srv.send("220 mx ESMTP\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go ahead\r\n")
+      .upgrade(test::tls_handshake(cert("server.crt"), cert("server.key"), &sni))
+      .expect("EHLO").send("250-mx.example.org\r\n250 PIPELINING\r\n")
+      .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
+  srv.start();
+  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+  CHECK(srv.failures().empty());
+  CHECK_FALSE(r.error);
+  CHECK(r.tls.active);
+  CHECK(r.tls.verified);
+  CHECK(r.tls.verify_result == "ok");
+  CHECK(r.tls.version.rfind("TLSv1.", 0) == 0);
+  CHECK_FALSE(r.tls.cipher.empty());
+  CHECK(sni == "localhost");
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}
+
+TEST_CASE("required TLS: no STARTTLS advertised, no AUTH or MAIL in clear (stripping) [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH PLAIN\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto o = tls_options(tls_mode::required);
+  o.auth.emplace();
+  o.auth->credentials.user = "user";
+  o.auth->credentials.secret = "secret";
+  auto r = test::deliver_to(io, srv.port(), one_message(), o);
+  CHECK(srv.failures().empty());
+  CHECK(r.error == errc::starttls_refused);
+  CHECK_FALSE(r.tls.active);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
+  CHECK(srv.received().find("AUTH") == std::string::npos);
+  CHECK(srv.received().find("MAIL") == std::string::npos);
+}
+
+TEST_CASE("STARTTLS response injection: bytes behind the 220 are never read as replies [smtpipe]") {
+  for (const std::string injected : {"250-x\r\n250 AUTH PLAIN\r\n", "250-PIPELINING"}) {
+    asio::io_context io;
+    script_server srv(io);
+    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
+        .send("220 go\r\n" + injected)  // one segment
+        .expect_close();
+    srv.start();
+    auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    CHECK(srv.failures().empty());
+    CHECK(r.error == errc::tls_plaintext_injection);
+    CHECK(srv.received().find("STARTTLS\r\n") + 10 == srv.received().size());  // nothing after
+  }
+}
+
+TEST_CASE("a certificate for another host is refused under host verification [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+      .upgrade(test::tls_handshake(cert("wronghost.crt"), cert("wronghost.key")));
+  srv.start();
+  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+  CHECK(r.error == errc::tls_certificate_rejected);
+  CHECK_FALSE(r.tls.active);
+  CHECK(r.tls.verify_result.find("mismatch") != std::string::npos);
+  CHECK(srv.received().find("MAIL") == std::string::npos);
+}
+
+TEST_CASE("implicit TLS: handshake before the banner [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.upgrade(test::tls_handshake(cert("server.crt"), cert("server.key")))
+      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n")
+      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
+      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::implicit));
+  CHECK(srv.failures().empty());
+  CHECK_FALSE(r.error);
+  CHECK(r.tls.active);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}
+
+TEST_CASE("AUTH PLAIN after STARTTLS, redacted in the transcript [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+      .upgrade(test::tls_handshake(cert("server.crt"), cert("server.key")))
+      .expect("EHLO").send("250-mx\r\n250 AUTH PLAIN LOGIN\r\n")
+      .expect("AUTH PLAIN AHVzZXIAc2VjcmV0").send("235 2.7.0 ok\r\n")
+      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
+      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto o = tls_options(tls_mode::required);
+  o.auth.emplace();
+  o.auth->credentials.user = "user";
+  o.auth->credentials.secret = "secret";
+  std::ostringstream log;
+  transcript t(log);
+  o.observer = &t;
+  auto r = test::deliver_to(io, srv.port(), one_message(), o);
+  CHECK(srv.failures().empty());
+  CHECK(r.authenticated);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+  CHECK(log.str().find("C: AUTH PLAIN <redacted>") != std::string::npos);
+  CHECK(log.str().find("AHVzZXIAc2VjcmV0") == std::string::npos);
+}
+
+TEST_CASE("opportunistic TLS refused: a fresh plaintext connection, reported truthfully [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
+      .send("454 4.7.0 TLS not available\r\n").expect("QUIT").send("221 bye\r\n")
+      .next_connection()
+      .send("220 mx\r\n").expect("EHLO").send(ehlo_tls)  // still offered: not used again
+      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
+      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
+  CHECK(srv.failures().empty());
+  CHECK(srv.connections() == 2);
+  CHECK(r.tls_fallback_reason == errc::starttls_refused);
+  CHECK_FALSE(r.tls.active);
+  CHECK_FALSE(r.error);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}
