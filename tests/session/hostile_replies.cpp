@@ -424,6 +424,34 @@ TEST_CASE("the basic code decides; an enhanced code of another class is sanitise
   CHECK(rs.at(1).enhanced == enhanced_status{5, 0, 0});
 }
 
+// ---- D53: reply text is sanitised before it reaches results ------------------------------------
+
+TEST_CASE("long or odd reply text is sanitised and cut in results and errors [smtpipe][D53]") {
+  const std::string long_text(4000, 'L');  // under the line cap, over the 512 kept
+  asio::io_context io;
+  script_server srv(io);
+  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("RCPT TO:<d@").expect("DATA")
+      // A C1 control (U+0085) and an ill-formed octet; then 4000 octets of text.
+      .send("250 ok\r\n550 5.1.1 odd\xc2\x85\xff text\r\n550 5.1.1 " + long_text + "\r\n250 ok\r\n354 go\r\n")
+      .expect_data().expect("QUIT").send("421 4.3.2 " + long_text + "\r\n").close();
+  auto r = run(io, srv, one_message({"b@example.org", "c@example.org", "d@example.org"}));
+  CHECK(srv.failures().empty());
+  CHECK(r.error == errc::service_not_available);
+  CHECK(r.error_text.size() <= 512 + 3);
+  CHECK(r.error_text.ends_with("..."));
+  const auto& rs = r.messages.at(0).recipients;
+  CHECK(rs.at(0).text == "odd?? text");
+  for (std::size_t i : {1, 2}) {
+    CAPTURE(i);
+    CHECK(rs.at(i).text.size() <= 512 + 3);
+    CHECK(rs.at(i).text.starts_with("LLLL"));
+    CHECK(rs.at(i).text.ends_with("..."));
+  }
+  CHECK(rs.at(2).status == delivery_status::transient);
+  CHECK(rs.at(2).code == 421);
+}
+
 // ---- B27: garbage, then a positive reply, after the dot (Postfix smtp_chat.c) ---------------
 
 TEST_CASE("garbage then 221 after the dot and QUIT is a protocol error, never a delivery [smtpipe][B27]") {

@@ -62,6 +62,10 @@ std::vector<bad_message> bad_messages() {
        errc::control_character_in_argument},
       {"no recipient at all", with_recipients({}), errc::invalid_argument},
   };
+  message long_line = with_recipients({"b@example.org"});
+  long_line.params.extra.push_back({"XPARAM", "evil" + std::string(1100, 'v')});
+  v.push_back({"MAIL line over 512 (+500 for parameters) octets", std::move(long_line),
+               errc::command_line_too_long});
   message nul_body = with_recipients({"evil-body@example.org"});
   nul_body.body = body_source::copy(std::string("evil body\0with NUL\r\n", 20));
   v.push_back({"NUL in the body", std::move(nul_body), errc::nul_in_body});
