@@ -85,11 +85,23 @@ struct runner_access {
 
 // ---- static states ----------------------------------------------------------------------------
 
+// A state type with data gets its closure on the coroutine frame of `run_static`, for the
+// time the state runs. An empty one has nothing per connection: one shared instance serves
+// every session (as `make_state` does), and its `run` coroutine is returned as is, so that a
+// transition costs one coroutine frame, not two.
+template <class S>
+inline S shared_static_closure{};
+
 template <class S>
 asio::awaitable<transition> run_static(session& s, const void*) {
   S closure = make_closure<S>(s);
   runner_access::set_closure(s, &closure);
   co_return co_await closure.run(s);
+}
+template <class S>
+asio::awaitable<transition> run_static_shared(session& s, const void*) {
+  runner_access::set_closure(s, &shared_static_closure<S>);
+  return shared_static_closure<S>.run(s);
 }
 template <class S>
 bool applies_static(const session& s, const void*) {
@@ -107,7 +119,7 @@ constexpr state_entry static_entry(int id) {
           S::name,
           state_init_local_state<S>(),
           &applies_static<S>,
-          &run_static<S>,
+          shared_closure<S> ? &run_static_shared<S> : &run_static<S>,
           &tostage_static<S>,
           &default_tostring,
           nullptr};
