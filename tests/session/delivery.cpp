@@ -120,3 +120,31 @@ TEST_CASE("mixed recipient results in one pipelined group (Exim 0217) [smtpipe]"
   CHECK(rs[2].enhanced == enhanced_status{5, 1, 1});
   CHECK(rs[3].status == delivery_status::delivered);
 }
+
+TEST_CASE("SIZE= counts the body as sent, CRLF line ends (RFC 1870) [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n")
+      .expect("MAIL FROM:<a@example.org> SIZE=6").expect("RCPT").expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT")
+      .send("250 ok\r\n221 bye\r\n");
+  srv.start();
+  // Four octets with bare LFs are six on the wire.
+  auto r = test::deliver_to(io, srv.port(), {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});
+  CHECK(srv.failures().empty());
+  CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::delivered);
+}
+
+TEST_CASE("a message over the server's SIZE limit is refused before MAIL [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 SIZE 5\r\n")
+      .expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto r = test::deliver_to(io, srv.port(), {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});
+  CHECK(srv.failures().empty());
+  const auto& rr = r.messages.at(0).recipients.at(0);
+  CHECK(rr.status == delivery_status::permanent);
+  CHECK(rr.error == errc::message_too_big);
+  CHECK(srv.received().find("MAIL") == std::string::npos);
+}

@@ -49,7 +49,9 @@ inline std::error_code session::validate_message(std::size_t m) {
     if (auto ec = scanner.scan(chunk)) return ec;
   }
   if (auto ec = scanner.finish()) return ec;
-  info_[m] = {msg.body.size(), utf8};
+  // SIZE= (RFC 1870) counts the message as sent, line ends as CRLF: the canonical size
+  // without the ".\r\n" terminator (stuffed dots make it a slight overestimate, never less).
+  info_[m] = {scanner.bytes_out() - 3, utf8};
   return {};
 }
 
@@ -57,7 +59,13 @@ inline std::error_code session::prepare() {
   if (auto ec = validate_domain(options_.helo_name, false)) return ec;
   if (options_.tls != tls_mode::none && !options_.tls_provider) return errc::tls_not_available;
   if (options_.tls != tls_mode::none && server_name_.empty()) return errc::invalid_domain;
-  if (options_.auth && options_.auth->credentials.user.empty()) return errc::invalid_argument;
+  if (options_.auth) {
+    // No SASL identity holds a NUL (RFC 4422 §3.4.1, RFC 4616 §2): refused before connecting,
+    // whichever mechanism the server will offer.
+    const sasl_credentials& c = options_.auth->credentials;
+    const auto has_nul = [](std::string_view s) { return s.find('\0') != s.npos; };
+    if (c.user.empty() || has_nul(c.user) || has_nul(c.authzid)) return errc::invalid_argument;
+  }
   info_.resize(messages_.size());
   std::error_code first;
   bool any = messages_.empty();
