@@ -187,11 +187,11 @@ TEST_CASE("a reply begun behind the EHLO reply and ended later is premature: MAI
 // ---- D44: data while no reply is outstanding ------------------------------------------------
 
 namespace {
-// Holds the connection idle for 150 ms after EHLO, as a client between two messages would.
+// Holds the connection idle for 200 ms after EHLO, as a client between two messages would.
 struct idle_pause {
   static constexpr std::string_view name = "idle_pause";
   asio::awaitable<transition> run(session&) {
-    asio::steady_timer t(co_await asio::this_coro::executor, 150ms);
+    asio::steady_timer t(co_await asio::this_coro::executor, 200ms);
     co_await t.async_wait(asio::use_awaitable);
     co_return transition::next();
   }
@@ -215,7 +215,7 @@ TEST_CASE("bytes that arrive while no reply is outstanding are never paired with
     CAPTURE(v.bytes);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_lockstep).sleep(30ms).send(v.bytes, 3, 1ms)
+    srv.send(greeting).expect("EHLO").send(ehlo_lockstep).sleep(20ms).send(v.bytes, 3)
         .expect_close(2000ms);
     srv.start();
     auto r = test::deliver_to(io, srv.port(), one_message(), test::fast_options(0.01), idle_pipeline{});
