@@ -31,8 +31,10 @@ struct tls_status {
   bool active = false;        ///< The connection is encrypted.
   std::string version;        ///< e.g. "TLSv1.3".
   std::string cipher;         ///< e.g. "TLS_AES_256_GCM_SHA384".
-  bool verified = false;      ///< The certificate passed the configured checks (and `ca`/`host`).
-  std::string verify_result;  ///< "ok" or OpenSSL's verification error text.
+  /// The certificate passed the checks of `tls_verify::ca` or `host`; always false under `none`.
+  bool verified = false;
+  /// "ok" or OpenSSL's verification error text (under `none`: of the chain only).
+  std::string verify_result;
   std::string server_name;    ///< SNI sent; empty for IP literals.
 };
 

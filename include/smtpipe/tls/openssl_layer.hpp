@@ -89,9 +89,10 @@ class openssl_layer final : public tls_layer {
     st.server_name = sni_;
     const long verdict = SSL_get_verify_result(ssl);
     st.verify_result = verdict == X509_V_OK ? "ok" : X509_verify_cert_error_string(verdict);
-    // Under `none` nothing was required and the name was not checked: `verified` then only
-    // says whether the chain happened to verify.
-    st.verified = active_ && verdict == X509_V_OK;
+    // Under `none` nothing was checked (not the name, and a failed chain did not stop the
+    // handshake): the certificate is never reported verified; `verify_result` still says what
+    // OpenSSL found of the chain.
+    st.verified = active_ && verify_ != tls_verify::none && verdict == X509_V_OK;
     if (active_) {
       st.version = SSL_get_version(ssl);
       if (const char* cipher = SSL_get_cipher_name(ssl)) st.cipher = cipher;
