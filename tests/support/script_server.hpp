@@ -55,6 +55,12 @@ class script_server {
     steps_.push_back({step::expect, std::move(prefix), 0, 0ms});
     return *this;
   }
+  /// Reads one line like `expect`, then sends what `reply(line)` returns (the line without
+  /// its CRLF): a server that computes its answer, e.g. checks a SASL response.
+  script_server& answer(std::string prefix, std::function<std::string(const std::string&)> reply) {
+    steps_.push_back({step::expect, std::move(prefix), 0, 0ms, {}, {}, std::move(reply)});
+    return *this;
+  }
   /// Reads message data up to and including "\r\n.\r\n" and keeps it in `bodies()`.
   script_server& expect_data() {
     steps_.push_back({step::expect_data, {}, 0, 0ms});
@@ -113,6 +119,13 @@ class script_server {
     return *this;
   }
 
+  /// An `upgrade` the client must refuse (e.g. a certificate it does not trust): fails the
+  /// script if `f` succeeds; otherwise the script goes on (e.g. with `next_connection`).
+  script_server& upgrade_refused(upgrade_fn f) {
+    steps_.push_back({step::upgrade, {}, 1, 0ms, {}, std::move(f)});
+    return *this;
+  }
+
   /// Ends this connection (if still open) and plays the rest of the script on the next one.
   script_server& next_connection() {
     steps_.push_back({step::accept, {}, 0, 0ms});
@@ -165,6 +178,7 @@ class script_server {
     duration time;
     std::function<void()> fn = {};
     upgrade_fn up = {};
+    std::function<std::string(const std::string&)> reply = {};  // `answer`
   };
 
   asio::awaitable<stream::io_result> read_some(asio::ip::tcp::socket& socket, asio::mutable_buffer b) {
@@ -242,6 +256,14 @@ class script_server {
             failures_.push_back("expected '" + s.bytes + "', got '" + line + "'");
             co_return;
           }
+          if (s.reply) {
+            const std::string bytes = s.reply(line);
+            auto [ec, n] = co_await write(socket, asio::buffer(bytes));
+            if (ec) {
+              failures_.push_back("send failed: " + ec.message());
+              co_return;
+            }
+          }
           break;
         }
         case step::expect_data: {
@@ -317,6 +339,13 @@ class script_server {
         case step::upgrade: {
           std::string error;
           stream_ = co_await s.up(socket, error);
+          if (s.size == 1) {  // upgrade_refused
+            if (stream_) {
+              failures_.push_back("upgrade succeeded, expected the client to refuse it");
+              co_return;
+            }
+            break;
+          }
           if (!stream_) {
             failures_.push_back("upgrade failed: " + error);
             co_return;
