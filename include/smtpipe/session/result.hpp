@@ -49,7 +49,7 @@ struct recipient_result {
 /// One message's result: a result per recipient, in the order of `message::recipients`.
 struct message_result {
   std::vector<recipient_result> recipients;
-  std::error_code error;             ///< Why the message was refused before sending, if it was.
+  std::error_code error;  ///< Why the message was refused unsent (validation, SIZE, SMTPUTF8...).
   std::size_t transactions = 0;      ///< MAIL transactions used (recipients are split by limit).
 
   bool all_delivered() const noexcept {

@@ -302,6 +302,8 @@ class session {
   }
   /// The same for an error that no reply carries (an invalid parameter, a missing extension).
   transition fail_transaction(std::error_code ec, delivery_status status) {
+    auto& message_error = result_.messages[tx_.message].error;
+    if (!message_error) message_error = ec;
     decide_open(status, ec, ec.message());
     end_transaction();
     return transition::fail_transaction();

@@ -373,8 +373,10 @@ inline asio::awaitable<void> session::watchdog() {
                              : head_ < pending_.size()
                                  ? int(waiting_stage(pending_[head_].kind))
                                  : stage_code();
-      set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
-      result_.error_stage = late_stage;
+      if (!error_) {
+        set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
+        result_.error_stage = late_stage;
+      }
       io_.cancel();
       wake();
       co_return;
