@@ -1,0 +1,412 @@
+// AUTH after STARTTLS against servers that check the credentials for real: LOGIN, CRAM-MD5,
+// SCRAM-SHA-256 and PLAIN, the choice of mechanism, hostile exchanges, refusals, and the
+// transcript (security.md §6 C 33).
+#include "tls/sasl_servers.hpp"
+#include "tls/tls_test.hpp"
+
+#include <smtpipe/session/transcript.hpp>
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+using namespace smtpipe;
+using namespace smtpipe::test;
+
+namespace {
+
+// 220, EHLO, STARTTLS, the handshake, then EHLO answered with `ehlo_after`.
+script_server& over_tls(script_server& srv, const std::string& ehlo_after) {
+  return srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 STARTTLS\r\n").expect("STARTTLS")
+      .send("220 go\r\n").upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
+      .expect("EHLO").send(ehlo_after);
+}
+
+// The transaction after a successful AUTH (the server offers no PIPELINING).
+void then_deliver(script_server& srv) {
+  srv.expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
+      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+}
+
+session_options auth_options_for(std::string mechanism = {}) {
+  auto o = tls_options(tls_mode::required);
+  add_auth(o, std::move(mechanism));
+  return o;
+}
+
+// The lines the client sent from AUTH up to (not including) MAIL or QUIT.
+std::vector<std::string> auth_lines(const script_server& srv) {
+  std::vector<std::string> out;
+  bool in = false;
+  for (const auto& l : srv.lines()) {
+    if (l.rfind("AUTH ", 0) == 0) in = true;
+    if (l.rfind("MAIL", 0) == 0 || l.rfind("QUIT", 0) == 0) in = false;
+    if (in) out.push_back(l);
+  }
+  return out;
+}
+
+std::string plain_message(std::string_view user = test_user, std::string_view secret = test_secret) {
+  return std::string(1, '\0') + std::string(user) + '\0' + std::string(secret);
+}
+
+/// A mechanism that answers every challenge and never ends: only the AUTH state's bound
+/// stops it.
+class endless_mechanism final : public sasl_mechanism {
+ public:
+  std::string_view name() const noexcept override { return "X-ENDLESS"; }
+  bool client_first() const noexcept override { return false; }
+  bool server_verified() const noexcept override { return true; }
+  bool expects_challenge() const noexcept override { return true; }
+  std::error_code step(std::string_view, std::string& response) override {
+    response = "more";
+    return {};
+  }
+};
+
+class endless_provider final : public tls_provider {
+ public:
+  explicit endless_provider(std::shared_ptr<tls_provider> inner) : inner_(std::move(inner)) {}
+  std::unique_ptr<tls_layer> wrap(asio::ip::tcp::socket& socket, std::string_view name) override {
+    return inner_->wrap(socket, name);
+  }
+  std::unique_ptr<sasl_mechanism> mechanism(std::string_view name,
+                                            const sasl_credentials& c) const override {
+    if (name == "X-ENDLESS") return std::make_unique<endless_mechanism>();
+    return inner_->mechanism(name, c);
+  }
+
+ private:
+  std::shared_ptr<tls_provider> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("C33 SCRAM-SHA-256 end to end, chosen as the strongest offered, redacted [smtpipe]") {
+  for (const bool in_235 : {false, true}) {
+    CAPTURE(in_235);
+    asio::io_context io;
+    script_server srv(io);
+    scram_server scram;
+    scram.signature_in_235 = in_235;
+    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN XOAUTH2 CRAM-MD5 SCRAM-SHA-256\r\n")
+        .answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
+        .answer("", [&](const std::string& l) { return scram.on_final(l); });
+    if (!in_235) srv.answer("", [&](const std::string& l) { return scram.on_done(l); });
+    then_deliver(srv);
+    srv.start();
+    auto o = auth_options_for();
+    std::ostringstream log;
+    transcript t(log);
+    o.observer = &t;
+    auto r = deliver_to(io, srv.port(), one_message(), o);
+    CHECK(srv.failures().empty());
+    CHECK(scram.proof_ok);
+    CHECK_FALSE(r.error);
+    CHECK(r.authenticated);
+    CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+    // Every AUTH line is redacted; none of the client's SASL messages reaches the log.
+    CHECK(contains(log.str(), "C: AUTH SCRAM-SHA-256 <redacted>\n"));
+    const auto lines = auth_lines(srv);
+    CHECK(lines.size() == (in_235 ? 2u : 3u));
+    for (const auto& l : lines) {
+      const std::string payload = l.substr(l.rfind(' ') + 1);
+      if (!payload.empty()) CHECK_FALSE(contains(log.str(), payload));
+    }
+    CHECK(count_of(log.str(), "C: <redacted>") == lines.size() - 1);
+    CHECK_FALSE(contains(log.str(), test_secret));
+  }
+}
+
+TEST_CASE("C33 SCRAM-SHA-256 with a wrong password: the server refuses the proof [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  scram_server scram;
+  over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n")
+      .answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
+      .answer("", [&](const std::string& l) { return scram.on_final(l); })
+      .expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto o = tls_options(tls_mode::required);
+  add_auth(o, {}, false, std::string(test_user), "not the password");
+  auto r = deliver_to(io, srv.port(), one_message(), o);
+  CHECK(srv.failures().empty());
+  CHECK_FALSE(scram.proof_ok);
+  CHECK(r.error == errc::auth_failed);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::permanent);
+  CHECK(r.messages[0].recipients[0].code == 535);
+}
+
+TEST_CASE("C33 SCRAM-SHA-256: a server that cannot prove the password is not trusted [smtpipe]") {
+  for (const bool in_235 : {false, true}) {
+    CAPTURE(in_235);
+    asio::io_context io;
+    script_server srv(io);
+    scram_server scram;
+    scram.forge_signature = true;
+    scram.signature_in_235 = in_235;
+    over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256 PLAIN\r\n")
+        .answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
+        .answer("", [&](const std::string& l) { return scram.on_final(l); });
+    if (!in_235) srv.expect("*").send("501 5.7.0 cancelled\r\n");
+    srv.expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    CHECK(srv.failures().empty());
+    CHECK(scram.proof_ok);  // the client knew the password; the server did not show it did
+    CHECK(r.error == errc::sasl_server_not_verified);
+    CHECK_FALSE(r.authenticated);
+    CHECK_FALSE(contains(srv.received(), "MAIL"));
+    CHECK_FALSE(contains(srv.received(), "AUTH PLAIN"));  // no weaker mechanism tried
+    CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
+  }
+}
+
+TEST_CASE("C33 CRAM-MD5 end to end, the strongest when SCRAM is not offered [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  cram_md5_server cram;
+  over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5\r\n")
+      .answer("AUTH CRAM-MD5", [&](const std::string& l) { return cram.on_auth(l); })
+      .answer("", [&](const std::string& l) { return cram.on_response(l); });
+  then_deliver(srv);
+  srv.start();
+  auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+  CHECK(srv.failures().empty());
+  CHECK(r.authenticated);
+  CHECK(cram.got.rfind(std::string(test_user) + ' ', 0) == 0);
+  REQUIRE_FALSE(auth_lines(srv).empty());
+  CHECK(auth_lines(srv)[0] == "AUTH CRAM-MD5");
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}
+
+TEST_CASE("C33 LOGIN end to end, and when it is named although stronger ones are offered [smtpipe]") {
+  for (const std::string offered : {"250-mx\r\n250 AUTH LOGIN\r\n",
+                                    "250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5 SCRAM-SHA-256\r\n"}) {
+    CAPTURE(offered);
+    asio::io_context io;
+    script_server srv(io);
+    login_server login;
+    over_tls(srv, offered)
+        .answer("AUTH LOGIN", [&](const std::string& l) { return login.on_auth(l); })
+        .answer("", [&](const std::string& l) { return login.on_user(l); })
+        .answer("", [&](const std::string& l) { return login.on_password(l); });
+    then_deliver(srv);
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(),
+                        auth_options_for(contains(offered, "SCRAM") ? "LOGIN" : ""));
+    CHECK(srv.failures().empty());
+    CHECK(r.authenticated);
+    CHECK(login.got_user == test_user);
+    CHECK(login.got_password == test_secret);
+    CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+  }
+}
+
+TEST_CASE("C33 mechanism choice: PLAIN over LOGIN; none without the provider's; named but absent [smtpipe]") {
+  SUBCASE("PLAIN before LOGIN") {
+    asio::io_context io;
+    script_server srv(io);
+    std::string plain;
+    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n").answer("AUTH PLAIN ", [&](const std::string& l) {
+      plain = unb64(l.substr(11));
+      return "235 2.7.0 ok\r\n";
+    });
+    then_deliver(srv);
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    CHECK(srv.failures().empty());
+    CHECK(plain == plain_message());
+    CHECK(r.authenticated);
+  }
+  SUBCASE("without a TLS provider SCRAM and CRAM-MD5 are unavailable: PLAIN") {
+    asio::io_context io;
+    script_server srv(io);
+    srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
+        .expect("AUTH PLAIN " + b64(plain_message())).send("235 2.7.0 ok\r\n");
+    then_deliver(srv);
+    srv.start();
+    session_options o = fast_options(0.01);
+    add_auth(o, {}, true);
+    auto r = deliver_to(io, srv.port(), one_message(), o);
+    CHECK(srv.failures().empty());
+    CHECK(r.authenticated);
+  }
+  SUBCASE("a named mechanism the server does not offer: no AUTH at all") {
+    asio::io_context io;
+    script_server srv(io);
+    over_tls(srv, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n").expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for("SCRAM-SHA-256"));
+    CHECK(srv.failures().empty());
+    CHECK(r.error == errc::auth_not_available);
+    CHECK(auth_lines(srv).empty());
+  }
+}
+
+TEST_CASE("C33 credentials with CR or LF travel base64-encoded only [smtpipe]") {
+  const std::string user = "evil\r\nMAIL FROM:<x@example.net>";
+  const std::string secret = "pw\r\nRCPT TO:<y@example.net>\n.\r\n";
+  SUBCASE("PLAIN") {
+    asio::io_context io;
+    script_server srv(io);
+    std::string plain;
+    over_tls(srv, "250-mx\r\n250 AUTH PLAIN\r\n").answer("AUTH PLAIN ", [&](const std::string& l) {
+      plain = unb64(l.substr(11));
+      return "235 2.7.0 ok\r\n";
+    });
+    then_deliver(srv);
+    srv.start();
+    auto o = tls_options(tls_mode::required);
+    add_auth(o, {}, false, user, secret);
+    auto r = deliver_to(io, srv.port(), one_message(), o);
+    CHECK(srv.failures().empty());
+    CHECK(r.authenticated);
+    CHECK(plain == plain_message(user, secret));
+    CHECK_FALSE(contains(srv.received(), "x@example.net"));
+    CHECK_FALSE(contains(srv.received(), "y@example.net"));
+    CHECK(count_of(srv.received(), "MAIL FROM") == 1);
+    CHECK(count_of(srv.received(), "\r\n.\r\n") == 1);  // the end of the real message only
+  }
+  SUBCASE("LOGIN") {
+    asio::io_context io;
+    script_server srv(io);
+    login_server login;
+    login.user = user;
+    login.password = secret;
+    over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n")
+        .answer("AUTH LOGIN", [&](const std::string& l) { return login.on_auth(l); })
+        .answer("", [&](const std::string& l) { return login.on_user(l); })
+        .answer("", [&](const std::string& l) { return login.on_password(l); });
+    then_deliver(srv);
+    srv.start();
+    auto o = tls_options(tls_mode::required);
+    add_auth(o, {}, false, user, secret);
+    auto r = deliver_to(io, srv.port(), one_message(), o);
+    CHECK(srv.failures().empty());
+    CHECK(r.authenticated);
+    CHECK(login.got_user == user);
+    CHECK(login.got_password == secret);
+    CHECK_FALSE(contains(srv.received(), "y@example.net"));
+  }
+}
+
+TEST_CASE("C33 a NUL in the user name is refused before any connection [smtpipe]") {
+  for (const std::string mechanism : {"", "PLAIN", "LOGIN"}) {
+    CAPTURE(mechanism);
+    asio::io_context io;
+    script_server srv(io);
+    srv.start();
+    auto o = tls_options(tls_mode::required);
+    add_auth(o, mechanism, false, std::string("us\0er", 5));
+    session_result r;
+    const auto messages = one_message();
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      r = co_await deliver("127.0.0.1", srv.port_string(), default_pipeline{}, messages, o);
+      srv.stop_accepting();
+    }, asio::detached);
+    io.run_for(std::chrono::seconds(10));
+    CHECK(r.error == errc::invalid_argument);
+    CHECK_FALSE(srv.connected());
+    CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
+  }
+}
+
+TEST_CASE("C33 a server answering 334 forever: the exchange is bounded, then cancelled [smtpipe]") {
+  SUBCASE("LOGIN ends after its two answers") {
+    asio::io_context io;
+    script_server srv(io);
+    over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n").expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n")
+        .expect(b64(test_user)).send("334 UGFzc3dvcmQ6\r\n")
+        .expect(b64(test_secret)).send("334 UGFzc3dvcmQ6\r\n")
+        .expect("*").send("501 5.7.0 cancelled\r\n").expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    CHECK(srv.failures().empty());
+    CHECK(r.error == errc::sasl_bad_challenge);
+    CHECK_FALSE(r.authenticated);
+    CHECK_FALSE(contains(srv.received(), "MAIL"));
+  }
+  SUBCASE("a mechanism that would go on forever stops after 8 challenges") {
+    asio::io_context io;
+    script_server srv(io);
+    over_tls(srv, "250-mx\r\n250 AUTH X-ENDLESS\r\n").expect("AUTH X-ENDLESS");
+    for (int i = 0; i < states::auth::max_challenges; ++i)
+      srv.send("334 " + b64("again") + "\r\n").expect(b64("more"));
+    srv.send("334 " + b64("again") + "\r\n").expect("*").send("501 5.7.0 cancelled\r\n")
+        .expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    auto o = auth_options_for("X-ENDLESS");
+    o.tls_provider = std::make_shared<endless_provider>(o.tls_provider);
+    auto r = deliver_to(io, srv.port(), one_message(), o);
+    CHECK(srv.failures().empty());
+    CHECK(states::auth::max_challenges == 8);
+    CHECK(r.error == errc::sasl_bad_challenge);
+    CHECK(count_of(srv.received(), b64("more") + "\r\n") == 8);
+    CHECK_FALSE(contains(srv.received(), "MAIL"));
+  }
+}
+
+TEST_CASE("C33 a challenge that is not base64 is cancelled with '*' [smtpipe]") {
+  for (const std::string mechanism : {"LOGIN", "CRAM-MD5", "SCRAM-SHA-256"}) {
+    CAPTURE(mechanism);
+    asio::io_context io;
+    script_server srv(io);
+    over_tls(srv, "250-mx\r\n250 AUTH " + mechanism + "\r\n").expect("AUTH " + mechanism)
+        .send("334 this is not base64!\r\n").expect("*").send("501 5.7.0 cancelled\r\n")
+        .expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    CHECK(srv.failures().empty());
+    CHECK(r.error == errc::invalid_base64);
+    CHECK_FALSE(contains(srv.received(), "MAIL"));
+    CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
+  }
+}
+
+TEST_CASE("C33 535 is permanent with no fallback to another mechanism; 454 is transient [smtpipe]") {
+  for (const std::string refusal : {"535 5.7.8 authentication credentials invalid",
+                                    "454 4.7.0 temporary authentication failure"}) {
+    CAPTURE(refusal);
+    asio::io_context io;
+    script_server srv(io);
+    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n").expect("AUTH PLAIN ").send(refusal + "\r\n")
+        .expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    CHECK(srv.failures().empty());
+    CHECK(r.error == errc::auth_failed);
+    CHECK(r.error_state == "auth");
+    CHECK_FALSE(r.authenticated);
+    CHECK(count_of(srv.received(), "AUTH ") == 1);  // no AUTH LOGIN after the refusal
+    CHECK_FALSE(contains(srv.received(), "MAIL"));
+    const auto& rcpt = r.messages[0].recipients[0];
+    CHECK(rcpt.code == std::stoi(refusal.substr(0, 3)));
+    CHECK(rcpt.status == (refusal[0] == '5' ? delivery_status::permanent : delivery_status::transient));
+  }
+}
+
+TEST_CASE("C33 every AUTH line is redacted in the transcript, '*' included [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n").expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n")
+      .expect(b64(test_user)).send("334 UGFzc3dvcmQ6\r\n")
+      .expect(b64(test_secret)).send("334 bad!\r\n")
+      .expect("*").send("501 5.7.0 cancelled\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto o = auth_options_for();
+  std::ostringstream log;
+  transcript t(log);
+  o.observer = &t;
+  auto r = deliver_to(io, srv.port(), one_message(), o);
+  CHECK(srv.failures().empty());
+  const std::string text = log.str();
+  CHECK(contains(text, "C: AUTH LOGIN\n"));
+  CHECK(count_of(text, "C: <redacted>\n") == 3);  // user, password, "*"
+  CHECK_FALSE(contains(text, b64(test_user)));
+  CHECK_FALSE(contains(text, b64(test_secret)));
+  CHECK_FALSE(contains(text, test_user));
+  CHECK_FALSE(contains(text, test_secret));
+}
