@@ -68,7 +68,7 @@ enum class errc {
   // Authentication (RFC 4422, RFC 4954).
   sasl_bad_challenge,        ///< Malformed or unexpected server data in a SASL exchange.
   sasl_server_not_verified,  ///< The server failed to prove knowledge of the credentials (SCRAM).
-  auth_failed,               ///< The server refused the credentials (535).
+  auth_failed,               ///< The server refused AUTH (535; 454 transiently...): see the reply.
 };
 
 namespace detail {
@@ -121,7 +121,7 @@ class error_category_impl final : public std::error_category {
       case errc::starttls_refused: return "TLS required but STARTTLS not available or refused";
       case errc::sasl_bad_challenge: return "malformed or unexpected SASL challenge";
       case errc::sasl_server_not_verified: return "SASL server signature not verified";
-      case errc::auth_failed: return "authentication failed (535)";
+      case errc::auth_failed: return "authentication refused by the server";
     }
     return "unknown smtpipe error";
   }
