@@ -7,7 +7,13 @@
 // from there by `body_source::file`, once per copy (`-n`). Exit status follows sysexits(3):
 // 0 every recipient delivered, 75 some not delivered but nothing failed permanently, 69 some
 // recipient failed permanently, 65 the input was refused before connecting, 64 bad options.
+//
+// TLS (STARTTLS, implicit TLS, certificate checks) needs OpenSSL: Meson defines
+// SMTPIPE_SEND_TLS=1 when it found OpenSSL 3. Without it only `--tls none` is accepted.
 #include <smtpipe.hpp>
+#if SMTPIPE_SEND_TLS
+#include <smtpipe/tls.hpp>
+#endif
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -44,6 +50,12 @@ constexpr int temp_fail = 75;    // EX_TEMPFAIL: not delivered, try again later
 
 constexpr std::string_view program = "smtpipe-send";
 
+#if SMTPIPE_SEND_TLS
+constexpr bool tls_built = true;
+#else
+constexpr bool tls_built = false;
+#endif
+
 constexpr std::string_view usage_text =
     R"(usage: smtpipe-send [options] RECIPIENT... < message
 
@@ -66,9 +78,32 @@ options:
   --max-recipients N      at most N recipients per transaction (default 100; 0: no limit)
   -h, --help              show this help and exit
 
+TLS (needs a build with OpenSSL; without it only --tls none):
+  --tls MODE              none, opportunistic (default: STARTTLS when offered; if it
+                          fails, the message goes over a fresh plaintext connection),
+                          required (STARTTLS or nothing is sent), implicit (TLS from the
+                          first byte, port 465)
+  --tls-verify MODE       the server certificate: host (default: trusted chain and the
+                          server's name), ca (trusted chain only), none (anything)
+  --tls-name NAME         the name the certificate must carry and SNI sends (default: the
+                          --server host; give it when --server is an address)
+  --ca-file PATH          trusted CAs (PEM) instead of the system's
+  --cert PATH --key PATH  a client certificate and its key (PEM)
+
+authentication (RFC 4954; never before TLS unless --allow-plaintext-auth):
+  --auth-user USER        authenticate as USER
+  --auth-password-file PATH
+                          the password (or XOAUTH2 token), read from PATH, one trailing
+                          newline removed; never on the command line
+  --auth-mech NAME        SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN or XOAUTH2 (default: the
+                          strongest both sides support, XOAUTH2 only when named)
+  --allow-plaintext-auth  allow credentials over a connection without TLS
+
 exit status: 0 every recipient delivered; 75 some recipient not delivered, none failed
-permanently; 69 some recipient failed permanently; 65 the message or an address was
-refused before connecting; 64 bad options; 74 standard input could not be spooled.
+permanently (a required TLS that failed, a certificate refused, AUTH 454...); 69 some
+recipient failed permanently (AUTH refused with 535...); 65 the message or an address was
+refused before connecting; 64 bad options (or TLS options in a build without OpenSSL);
+74 standard input could not be spooled.
 )";
 
 // ---- parsing ---------------------------------------------------------------------------------
@@ -85,7 +120,15 @@ struct cli_options {
   std::size_t count = 1;
   std::size_t max_recipients = 100;
   std::vector<std::string> recipients;
-  // TLS (--tls, --starttls) and AUTH (--auth-user...) options join here with TLS support.
+  // TLS: opportunistic by default where OpenSSL is built in.
+  smtpipe::tls_mode tls = tls_built ? smtpipe::tls_mode::opportunistic : smtpipe::tls_mode::none;
+  smtpipe::tls_verify verify = smtpipe::tls_verify::host;
+  std::string tls_name, ca_file, cert_file, key_file;
+  std::vector<std::string> tls_options_given;  // asking for TLS, for builds without OpenSSL
+  // AUTH.
+  std::optional<std::string> auth_user;
+  std::string auth_password_file, auth_mech;
+  bool allow_plaintext_auth = false;
 };
 
 struct usage_error {
@@ -135,6 +178,27 @@ bool parse_number(std::string_view text, Number& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc{} && end == text.data() + text.size();
 }
+
+template <class Enum, std::size_t N>
+bool parse_choice(const std::string& text, const std::pair<std::string_view, Enum> (&choices)[N],
+                  Enum& out) {
+  for (const auto& [name, value] : choices)
+    if (text == name) {
+      out = value;
+      return true;
+    }
+  return false;
+}
+
+constexpr std::pair<std::string_view, smtpipe::tls_mode> tls_modes[] = {
+    {"none", smtpipe::tls_mode::none},
+    {"opportunistic", smtpipe::tls_mode::opportunistic},
+    {"required", smtpipe::tls_mode::required},
+    {"implicit", smtpipe::tls_mode::implicit}};
+constexpr std::pair<std::string_view, smtpipe::tls_verify> verify_modes[] = {
+    {"none", smtpipe::tls_verify::none},
+    {"ca", smtpipe::tls_verify::ca},
+    {"host", smtpipe::tls_verify::host}};
 
 bool parse_factor(const std::string& text, double& out) {
   char* end = nullptr;
@@ -223,11 +287,58 @@ parsed_command_line parse_command_line(int argc, char** argv) {
       auto v = value();
       if (!v || !parse_number(*v, o.max_recipients))
         return fail("--max-recipients needs a number (0: no limit)");
+    } else if (name == "--tls") {
+      auto v = value();
+      if (!v || !parse_choice(*v, tls_modes, o.tls))
+        return fail("--tls needs none, opportunistic, required or implicit");
+      if (o.tls != smtpipe::tls_mode::none) o.tls_options_given.push_back("--tls " + *v);
+    } else if (name == "--tls-verify") {
+      auto v = value();
+      if (!v || !parse_choice(*v, verify_modes, o.verify))
+        return fail("--tls-verify needs none, ca or host");
+      o.tls_options_given.push_back(name);
+    } else if (name == "--tls-name" || name == "--ca-file" || name == "--cert" || name == "--key") {
+      auto v = value();
+      if (!v || v->empty()) return fail(name + (name == "--tls-name" ? " needs a name" : " needs a path"));
+      std::string& target = name == "--tls-name" ? o.tls_name
+                            : name == "--ca-file" ? o.ca_file
+                            : name == "--cert"    ? o.cert_file
+                                                  : o.key_file;
+      target = *v;
+      o.tls_options_given.push_back(name);
+    } else if (name == "--auth-user") {
+      auto v = value();
+      if (!v || v->empty()) return fail("--auth-user needs a user name");
+      o.auth_user = *v;
+    } else if (name == "--auth-password-file") {
+      auto v = value();
+      if (!v || v->empty()) return fail("--auth-password-file needs a path");
+      o.auth_password_file = *v;
+    } else if (name == "--auth-password") {
+      return fail("--auth-password does not exist: a password on the command line is visible "
+                  "to every user of the machine; use --auth-password-file");
+    } else if (name == "--auth-mech") {
+      auto v = value();
+      if (!v || v->empty()) return fail("--auth-mech needs a SASL mechanism name");
+      o.auth_mech = *v;
+      // SASL names are upper case (RFC 4422 §3.1); accept "plain" for "PLAIN".
+      for (char& c : o.auth_mech)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    } else if (name == "--allow-plaintext-auth") {
+      if (!flag(o.allow_plaintext_auth)) return fail("--allow-plaintext-auth takes no value");
     } else {
       return fail("unknown option '" + arg + "'");
     }
   }
   if (o.recipients.empty()) return fail("no recipient given");
+  if (!tls_built && !o.tls_options_given.empty())
+    return fail(o.tls_options_given.front() + ": this smtpipe-send was built without OpenSSL, "
+                "so without TLS (only --tls none)");
+  if (o.cert_file.empty() != o.key_file.empty()) return fail("--cert and --key go together");
+  if (o.auth_user && o.auth_password_file.empty())
+    return fail("--auth-user needs --auth-password-file");
+  if (!o.auth_user && (!o.auth_password_file.empty() || !o.auth_mech.empty() || o.allow_plaintext_auth))
+    return fail("--auth-password-file, --auth-mech and --allow-plaintext-auth need --auth-user");
   result.options = std::move(o);
   return result;
 }
@@ -303,17 +414,80 @@ class spool {
 
 // ---- running ---------------------------------------------------------------------------------
 
-smtpipe::session_options session_options_for(const cli_options& o) {
-  smtpipe::session_options s;
+/// Overwrites the whole buffer of `s`, its capacity (through a volatile pointer, so that the
+/// stores are kept), then empties it.
+void wipe(std::string& s) noexcept {
+  s.resize(s.capacity());  // within the capacity: never allocates
+  volatile char* p = s.data();
+  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  s.clear();
+}
+
+/// The password from `path`, one trailing newline (LF or CRLF) removed; an error message on
+/// failure.
+std::optional<std::string> read_password(const std::string& path, std::string& password) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "--auth-password-file: cannot open " + path + ": " + std::strerror(errno);
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      wipe(password);
+      return "--auth-password-file: cannot read " + path + ": " + why;
+    }
+    if (n == 0) break;
+    password.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  volatile char* b = buffer;
+  for (std::size_t i = 0; i < sizeof buffer; ++i) b[i] = 0;
+  if (!password.empty() && password.back() == '\n') password.pop_back();
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) return "--auth-password-file: " + path + " holds no password";
+  return std::nullopt;
+}
+
+/// Session options from the command line; an error message when the TLS settings (a CA file,
+/// a certificate or key) cannot be loaded.
+std::optional<std::string> session_options_for(const cli_options& o, std::string& password,
+                                               smtpipe::session_options& s) {
   s.helo_name = o.helo;
   s.pipelining = o.pipelining;
   s.timeouts = s.timeouts.scaled(o.timeout_scale);
   s.max_recipients_per_transaction = o.max_recipients;
-  return s;
+  s.tls = o.tls;
+  s.tls_server_name = o.tls_name;
+#if SMTPIPE_SEND_TLS
+  // The provider also brings SCRAM-SHA-256 and CRAM-MD5, so it is made even without TLS.
+  smtpipe::tls_settings settings;
+  settings.verify = o.verify;
+  settings.ca_file = o.ca_file;
+  settings.cert_file = o.cert_file;
+  settings.key_file = o.key_file;
+  if (auto ec = smtpipe::make_openssl_provider(settings, s.tls_provider)) {
+    const std::string files = o.ca_file + (o.ca_file.empty() || o.cert_file.empty() ? "" : ", ") +
+                              o.cert_file + (o.cert_file.empty() ? "" : ", " + o.key_file);
+    return "cannot set up TLS" + (files.empty() ? std::string() : " with " + files) + ": " +
+           ec.message();
+  }
+#endif
+  if (o.auth_user) {
+    s.auth.emplace();
+    s.auth->credentials.user = *o.auth_user;
+    s.auth->credentials.secret = std::move(password);
+    wipe(password);  // what the move left behind, if anything
+    s.auth->mechanism = o.auth_mech;
+    s.auth->allow_plaintext = o.allow_plaintext_auth;
+  }
+  return std::nullopt;
 }
 
 /// Delivers `o.count` copies of the spooled message over one connection.
-smtpipe::session_result send(const cli_options& o, const std::string& body_path) {
+smtpipe::session_result send(const cli_options& o, smtpipe::session_options options,
+                             const std::string& body_path) {
   smtpipe::message m;
   m.sender = o.from ? *o.from : default_sender();
   m.recipients.assign(o.recipients.begin(), o.recipients.end());
@@ -321,7 +495,6 @@ smtpipe::session_result send(const cli_options& o, const std::string& body_path)
   const std::vector<smtpipe::message> messages(o.count, m);
 
   smtpipe::transcript transcript(std::cerr);
-  smtpipe::session_options options = session_options_for(o);
   if (o.transcript) options.observer = &transcript;
 
   // The pipeline and the messages are referenced by the session: they outlive io.run().
@@ -335,6 +508,7 @@ smtpipe::session_result send(const cli_options& o, const std::string& body_path)
                    result = std::move(r);
                  });
   io.run();
+  if (options.auth) wipe(options.auth->credentials.secret);
   if (failure) std::rethrow_exception(failure);
   return result;
 }
@@ -411,7 +585,13 @@ std::string json_string(std::string_view s) {
   return out + '"';
 }
 
-void report_json(const smtpipe::session_result& r, std::ostream& out) {
+std::string json_error(std::error_code ec) {
+  return ec ? json_string(ec.message()) : std::string("null");
+}
+
+/// One object per recipient (and per copy), then one `{"session": ...}` object: how the
+/// session ended and what TLS it used.
+void report_json(const cli_options& o, const smtpipe::session_result& r, std::ostream& out) {
   for (std::size_t m = 0; m < r.messages.size(); ++m) {
     for (const auto& rr : r.messages[m].recipients) {
       out << "{\"message\":" << m + 1 << ",\"rcpt\":" << json_string(rr.address)
@@ -422,7 +602,37 @@ void report_json(const smtpipe::session_result& r, std::ostream& out) {
           << "}\n";
     }
   }
+  const auto flag = [](bool b) { return b ? "true" : "false"; };
+  const smtpipe::tls_status& tls = r.tls;
+  out << "{\"session\":{\"server\":" << json_string(o.host + ':' + o.port)
+      << ",\"error\":" << json_error(r.error) << ",\"error_state\":" << json_string(r.error_state)
+      << ",\"error_text\":" << json_string(r.error_text) << ",\"greeting\":" << json_string(r.greeting)
+      << ",\"esmtp\":" << flag(r.esmtp) << ",\"pipelining\":" << flag(r.pipelining)
+      << ",\"authenticated\":" << flag(r.authenticated) << ",\"transactions\":" << r.transactions
+      << ",\"tls\":{\"active\":" << flag(tls.active) << ",\"version\":" << json_string(tls.version)
+      << ",\"cipher\":" << json_string(tls.cipher) << ",\"verified\":" << flag(tls.verified)
+      << ",\"verify_result\":" << json_string(tls.verify_result)
+      << ",\"server_name\":" << json_string(tls.server_name)
+      << ",\"fallback_reason\":" << json_error(r.tls_fallback_reason) << "}}}\n";
   out.flush();
+}
+
+/// Why the session ended early, on one line (the reply text or the certificate's
+/// verification error included); empty when it did not.
+std::string session_error_line(const cli_options& o, const smtpipe::session_result& r) {
+  if (!r.error || refused_before_connecting(r)) return {};
+  std::string line = std::string(program) + ": session with " + o.host + ':' + o.port +
+                     " ended early: " + r.error.message();
+  if (!r.error_state.empty()) line += " (in " + r.error_state + ")";
+  if (!r.error_text.empty()) line += ": " + r.error_text;
+  return line + '\n';
+}
+
+/// What TLS did, when it was asked for and did not happen as configured.
+std::string tls_note(const cli_options& o, const smtpipe::session_result& r) {
+  if (!r.tls_fallback_reason) return {};
+  return std::string(program) + ": TLS with " + o.host + ':' + o.port + " failed (" +
+         r.tls_fallback_reason.message() + "): sent without TLS over a new connection\n";
 }
 
 void report_text(const cli_options& o, const smtpipe::session_result& r, std::ostream& out) {
@@ -448,13 +658,7 @@ void report_text(const cli_options& o, const smtpipe::session_result& r, std::os
       out << '\n';
     }
   }
-  if (r.error && !refused_before_connecting(r)) {
-    out << program << ": session with " << o.host << ':' << o.port << " ended early: "
-        << r.error.message();
-    if (!r.error_state.empty()) out << " (in " << r.error_state << ")";
-    if (!r.error_text.empty()) out << ": " << r.error_text;
-    out << '\n';
-  }
+  out << tls_note(o, r) << session_error_line(o, r);
   const std::size_t total = [&] {
     std::size_t n = 0;
     for (const auto& mr : r.messages) n += mr.recipients.size();
@@ -489,15 +693,33 @@ int main(int argc, char** argv) {
     return exit_code::io_error;
   }
 
+  std::string password;
+  if (options.auth_user) {
+    if (auto error = read_password(options.auth_password_file, password)) {
+      std::cerr << program << ": " << *error << '\n';
+      return exit_code::usage;
+    }
+  }
+  smtpipe::session_options session;
+  if (auto error = session_options_for(options, password, session)) {
+    wipe(password);
+    std::cerr << program << ": " << *error << '\n';
+    return exit_code::usage;
+  }
+
   smtpipe::session_result result;
   try {
-    result = send(options, input.path());
+    result = send(options, std::move(session), input.path());
   } catch (const std::exception& e) {
     std::cerr << program << ": internal error: " << e.what() << '\n';
     return exit_code::software;
   }
 
-  if (options.json) report_json(result, std::cout);
-  else report_text(options, result, std::cerr);
+  if (options.json) {
+    report_json(options, result, std::cout);
+    std::cerr << tls_note(options, result) << session_error_line(options, result);
+  } else {
+    report_text(options, result, std::cerr);
+  }
   return exit_status(result);
 }

@@ -183,11 +183,20 @@ class SendResult:
         self.stderr = stderr
         self.transcript = [l for l in stderr.splitlines() if l[:3] in ("C: ", "S: ", "*  ")]
         self.results = []
+        self.session = None  # the final {"session": ...} object
         for line in stdout.splitlines():
             try:
-                self.results.append(json.loads(line))
+                obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise CheckFailed(f"smtpipe-send wrote a line that is not JSON ({e}): {line!r}")
+            if self.session is not None:
+                raise CheckFailed(f"JSON after the session object: {line!r}")
+            if "session" in obj:
+                self.session = obj["session"]
+            else:
+                self.results.append(obj)
+        if stdout.strip() and self.session is None:
+            raise CheckFailed(f"no session object at the end of the JSON output:\n{stdout}")
 
     def describe(self):
         return "\n    ".join(["transcript:"] + self.transcript[-40:] +
