@@ -3,14 +3,17 @@
 # interoperability tests and benchmarks need. Idempotent: when every package is already
 # installed it does nothing (no apt-get at all); otherwise it installs only what is missing.
 # Postfix is installed without configuration, so no system mail service is set up or started:
-# the interoperability tests run their own instance from a temporary directory.
+# the interoperability tests run their own instance from a temporary directory. The same goes
+# for Dovecot (dovecot-core, the SASL authentication service behind Postfix's submission
+# listener in the interoperability tests): if installing it started the system's dovecot
+# service, this script stops and disables it again.
 #
 # Usage: scripts/install-deps.sh        (as root, or through sudo when it is available)
 set -eu
 
 PACKAGES="meson ninja-build pkg-config g++ clang libboost-dev libasio-dev doctest-dev
 libssl-dev libbenchmark-dev postfix python3-aiosmtpd python3-aiosmtplib libpoco-dev
-libcurl4-openssl-dev swaks openssl gnuplot-nox strace"
+libcurl4-openssl-dev swaks openssl gnuplot-nox strace dovecot-core"
 
 is_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
@@ -42,6 +45,19 @@ echo "postfix postfix/mailname string localhost" | $as_root debconf-set-selectio
 $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
 # shellcheck disable=SC2086 # one word per package
 $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+
+# A freshly installed dovecot-core may have started the system service: the tests start their
+# own instance, so stop it and keep it from starting at boot.
+case " $missing " in
+  *" dovecot-core "*)
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      $as_root systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+    elif command -v invoke-rc.d >/dev/null 2>&1; then
+      $as_root invoke-rc.d dovecot stop >/dev/null 2>&1 || true
+      $as_root update-rc.d dovecot disable >/dev/null 2>&1 || true
+    fi
+    ;;
+esac
 
 still_missing=""
 for p in $missing; do

@@ -4,7 +4,7 @@
     interop.py --server {postfix,smtp-sink,aiosmtpd} --send PATH/smtpipe-send
                [--xclient-send PATH/interop-xclient-send]
                [--aiosmtpd-server aiosmtpd_server.py] [--aiosmtpd-python /usr/bin/python3]
-               [--keep]
+               [--make-certs tests/tls/make_certs.sh] [--keep]
 
 Each server is started by this driver in a temporary directory, on a free loopback port,
 and stopped when the run ends, whether the checks passed, failed or crashed (SIGTERM from
@@ -13,6 +13,11 @@ silent pass. Messages go through smtpipe-send (`--json --transcript`); the XCLIE
 cases use interop-xclient-send, built from the demo's custom states. What the server stored
 is compared byte for byte with the canonical form of the input (every CR, LF or CRLF one
 line end; the server stores CRLF or LF as its format says).
+
+TLS and AUTH: the certificates of tests/tls/make_certs.sh (made once per run in the
+temporary directory) serve Postfix's STARTTLS listener and aiosmtpd's; Postfix's submission
+listener authenticates through a Dovecot auth service (passwd-file) started from the same
+directory. smtpipe-send's JSON ends with a {"session": ...} line that says what TLS did.
 
 The driver uses the Python standard library only. Run `scripts/install-deps.sh` first.
 """
@@ -216,6 +221,22 @@ def run_send(tool, recipients, body, port, extra=(), timeout=60, host="127.0.0.1
     return SendResult(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
 
 
+def expect_tls(res, active, verified=None, fallback=None, authenticated=None):
+    """Checks the session object's account of TLS (and AUTH)."""
+    tls = res.session["tls"]
+    check_equal(tls["active"], active, f"session.tls.active\n    {res.describe()}")
+    if active:
+        check(tls["version"].startswith("TLSv1."), f"TLS version {tls['version']!r}")
+        check(tls["cipher"], "no cipher reported")
+    else:
+        check_equal((tls["version"], tls["cipher"]), ("", ""), "version and cipher without TLS")
+    if verified is not None:
+        check_equal(tls["verified"], verified, "session.tls.verified")
+    check_equal(tls["fallback_reason"], fallback, "session.tls.fallback_reason")
+    if authenticated is not None:
+        check_equal(res.session["authenticated"], authenticated, "session.authenticated")
+
+
 def expect_results(res, expected, copies=1, exit_code=None):
     """`expected`: {rcpt: (status, code, state)}; checked for every copy."""
     if exit_code is not None and res.rc != exit_code:
@@ -262,6 +283,117 @@ def check_pipelined(res, copies=1):
     check_equal(riding, copies, f"final dots pipelined with the next MAIL or QUIT\n    {res.describe()}")
 
 
+# ---- TLS certificates and the Dovecot auth service ---------------------------------------------
+
+def make_certs(args):
+    """The certificates of tests/tls/make_certs.sh in <workdir>/certs, made once per run:
+    ca.crt (the trust anchor the TLS cases give smtpipe-send), server.crt/key for localhost
+    and 127.0.0.1, and the rest. Readable by the servers' unprivileged users."""
+    if getattr(args, "certs", None):
+        return args.certs
+    check(args.make_certs, "--make-certs not given")
+    certs = os.path.join(args.workdir, "certs")
+    p = subprocess.run(["bash", args.make_certs, certs], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise ServerUnavailable(f"make_certs.sh failed ({p.returncode}): {p.stderr.strip()[-1000:]}")
+    os.chmod(args.workdir, 0o755)
+    os.chmod(certs, 0o755)
+    args.certs = certs
+    return certs
+
+
+class Dovecot:
+    """Dovecot's auth service only (no mail protocol), from a configuration in the temporary
+    directory: one user in a passwd-file with a plaintext password (so that CRAM-MD5 and
+    SCRAM-SHA-256 work), a client socket for Postfix's smtpd_sasl_type = dovecot."""
+
+    CONF = """\
+base_dir = {dir}/run
+state_dir = {dir}/state
+log_path = {dir}/dovecot.log
+protocols =
+ssl = no
+auth_mechanisms = plain login cram-md5 scram-sha-256
+disable_plaintext_auth = no
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/passwd
+}}
+service auth {{
+  unix_listener {socket} {{
+    mode = 0660
+    user = postfix
+    group = postfix
+  }}
+}}
+"""
+
+    def __init__(self, workdir, socket_path):
+        self.dir = os.path.join(workdir, "dovecot")
+        self.socket = socket_path
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        self.user = "interop-user"
+        self.password = "pw-" + token()
+        self.started = False
+
+    def start(self):
+        tool = shutil.which("dovecot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if not tool:
+            raise ServerUnavailable("dovecot not found: install dovecot-core (scripts/install-deps.sh)")
+        try:
+            pwd.getpwnam("dovecot")
+        except KeyError:
+            raise ServerUnavailable("no 'dovecot' user: is the dovecot-core package installed?")
+        for d in ("run", "state"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write(f"{self.user}:{{PLAIN}}{self.password}\n")
+        dovecot = pwd.getpwnam("dovecot")  # its auth process reads the passwd-file
+        os.chown(os.path.join(self.dir, "passwd"), 0, dovecot.pw_gid)
+        os.chmod(os.path.join(self.dir, "passwd"), 0o640)
+        with open(self.conf, "w") as f:
+            f.write(self.CONF.format(dir=self.dir, socket=self.socket))
+        # Dovecot forks into the background: its output goes to a file, never to a pipe this
+        # driver would wait on. From here on stop() must run (it finds the master by its pid file).
+        self.started = True
+        with open(os.path.join(self.dir, "start.log"), "w") as out:
+            p = subprocess.run([tool, "-c", self.conf], stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT, timeout=30)
+        if p.returncode != 0:
+            with open(os.path.join(self.dir, "start.log"), errors="replace") as f:
+                raise ServerUnavailable(f"dovecot did not start ({p.returncode}): {f.read().strip()[-1000:]}")
+        if not wait_until(lambda: os.path.exists(self.socket), 10):
+            raise ServerUnavailable(f"dovecot made no auth socket {self.socket}: {self.log()[-1000:]}")
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.dir, "run", "master.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        if not self.started:
+            return
+        self.started = False
+        pid = self.master_pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)  # the master we started stops its children
+            except ProcessLookupError:
+                return
+            if not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10):
+                os.kill(pid, signal.SIGKILL)
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
 # ---- Postfix smtpd delivering to a Maildir --------------------------------------------------
 
 POSTFIX_MASTER_CF = """\
@@ -270,6 +402,24 @@ POSTFIX_MASTER_CF = """\
 {proxy_port} inet n - n - - smtpd
   -o smtpd_upstream_proxy_protocol=haproxy
   -o smtpd_peername_lookup=no
+# STARTTLS offered, with the test certificate for localhost (and 127.0.0.1).
+{tls_port} inet n - n - - smtpd
+  -o smtpd_tls_security_level=may
+  -o smtpd_tls_cert_file={certs}/server.crt
+  -o smtpd_tls_key_file={certs}/server.key
+  -o smtpd_tls_received_header=yes
+# Submission: TLS required, then AUTH through Dovecot, and nothing without it.
+{submission_port} inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_cert_file={certs}/server.crt
+  -o smtpd_tls_key_file={certs}/server.key
+  -o smtpd_tls_received_header=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path={sasl_socket}
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -293,6 +443,7 @@ lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 """
 
 POSTFIX_MAIN_CF = """\
@@ -342,16 +493,19 @@ defer450@{DOMAIN} 450 4.2.0 mailbox busy, try again later
 
 
 class Postfix:
-    def __init__(self, workdir):
+    def __init__(self, workdir, certs):
         self.base = os.path.join(workdir, "postfix")
         self.etc = os.path.join(self.base, "etc")
         self.spool = os.path.join(self.base, "spool")
         self.data = os.path.join(self.base, "data")
         self.logdir = os.path.join(self.base, "log")
-        self.port = free_port()
-        self.proxy_port = free_port()
-        while self.proxy_port == self.port:
-            self.proxy_port = free_port()
+        self.certs = certs
+        # The Dovecot auth socket the submission listener talks to (see Dovecot).
+        self.sasl_socket = os.path.join(workdir, "dovecot", "auth-postfix")
+        ports = set()
+        while len(ports) < 4:
+            ports.add(free_port())
+        self.port, self.proxy_port, self.tls_port, self.submission_port = sorted(ports)
         self.started = False
         self.delivered = set()  # Maildir files of this run, removed at the end
 
@@ -396,7 +550,10 @@ class Postfix:
                                            log=self.logdir, domain=DOMAIN, user=MAILDIR_USER))
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write(POSTFIX_MASTER_CF.format(smtp_port=f"127.0.0.1:{self.port}",
-                                             proxy_port=f"127.0.0.1:{self.proxy_port}"))
+                                             proxy_port=f"127.0.0.1:{self.proxy_port}",
+                                             tls_port=f"127.0.0.1:{self.tls_port}",
+                                             submission_port=f"127.0.0.1:{self.submission_port}",
+                                             certs=self.certs, sasl_socket=self.sasl_socket))
         with open(os.path.join(self.etc, "aliases"), "w") as f:
             f.write("postmaster: root\n")
         with open(os.path.join(self.etc, "recipient_access"), "w") as f:
@@ -499,14 +656,15 @@ def postfix_cases(run, pf, args):
     send = args.send
 
     def deliver_and_compare(body, accepted, refused=None, extra=(), copies=1, exit_code=0,
-                            sender=SENDER, transactions=None):
+                            sender=SENDER, transactions=None, port=None, tls=False):
         """Sends `body` to `accepted` (+ `refused`: {rcpt: (status, code)}), checks the JSON
-        results, waits for Postfix to deliver, and compares every Maildir copy byte for byte."""
+        results, waits for Postfix to deliver, and compares every Maildir copy byte for byte.
+        `tls`: whether Postfix's Received header must say the message came over TLS."""
         tok = token()
         msg = make_message(tok, "interop", body, to=", ".join(accepted))
         refused = refused or {}
         rcpts = list(accepted) + list(refused)
-        res = run_send(send, rcpts, msg, pf.port, extra=(*extra, "-n", str(copies)))
+        res = run_send(send, rcpts, msg, port or pf.port, extra=(*extra, "-n", str(copies)))
         expected = {r: ("delivered", 250, "data") for r in accepted}
         expected.update({r: (st, code, "rcpt") for r, (st, code) in refused.items()})
         expect_results(res, expected, copies=copies, exit_code=exit_code)
@@ -524,6 +682,10 @@ def postfix_cases(run, pf, args):
                 check_equal(added["Return-Path"], f"<{sender}>", "Return-Path")
                 check(added["Received"].startswith(f"from {HELO} (localhost [127.0.0.1])"),
                       f"Received header: {added['Received']!r}")
+                # smtpd_tls_received_header: "(using TLSv1.3 with cipher ... (256/256 bits)".
+                used_tls = re.search(r"\(using TLSv1\.[23] with cipher [A-Z0-9_-]+ ", added["Received"])
+                check(bool(used_tls) == tls, f"Received header {'without' if tls else 'with'} TLS: "
+                                             f"{added['Received']!r}")
                 if rest != want:
                     raise CheckFailed(f"content delivered to {rcpt} differs from the canonical input:\n"
                                       f"    expected {want!r}\n    got      {rest!r}")
@@ -632,6 +794,109 @@ def postfix_cases(run, pf, args):
             check_equal(rest, canonical_lf(msg), "delivered content")
         return case
 
+    # -- TLS and AUTH
+
+    ca = os.path.join(pf.certs, "ca.crt")
+    verified_tls = ["--tls", "required", "--tls-verify", "host", "--ca-file", ca]
+
+    def starttls_verified():
+        # The certificate names localhost; --server is an address, so --tls-name says whom to expect.
+        res = deliver_and_compare(PLAIN_BODY, [r1, r2], port=pf.tls_port, tls=True,
+                                  extra=[*verified_tls, "--tls-name", "localhost"])
+        expect_tls(res, active=True, verified=True)
+        check_equal(res.session["tls"]["server_name"], "localhost", "SNI sent")
+        check_equal(res.session["tls"]["verify_result"], "ok", "verify_result")
+        check_equal([l for l in res.transcript if l.startswith("C: EHLO")], [f"C: EHLO {HELO}"] * 2,
+                    "EHLO before and after STARTTLS")
+        check_pipelined(res)
+
+    def starttls_ip_literal():
+        # No --tls-name: 127.0.0.1 is checked against the certificate's IP address, no SNI sent.
+        res = deliver_and_compare(PLAIN_BODY, [r1], port=pf.tls_port, tls=True,
+                                  extra=[*verified_tls, "--no-pipelining"])
+        expect_tls(res, active=True, verified=True)
+        check_equal(res.session["tls"]["server_name"], "", "SNI for an IP literal")
+        check_lockstep(res)
+
+    def opportunistic_fallback():
+        # The default policy without the test CA: the certificate is not trusted, so the message
+        # goes over a fresh plaintext connection, and the result says so.
+        res = deliver_and_compare(PLAIN_BODY, [r1], port=pf.tls_port, tls=False)
+        expect_tls(res, active=False, verified=False, fallback="server certificate rejected")
+        check_equal(sum(1 for l in res.transcript if l.startswith("S: 220 mx.")), 2, "connections (banners)")
+        check("TLS with 127.0.0.1" in res.stderr and "sent without TLS" in res.stderr,
+              f"no note of the fallback on stderr:\n{res.stderr[-500:]}")
+
+    def required_untrusted():
+        tok = token()
+        msg = make_message(tok, "untrusted", PLAIN_BODY, to=r1)
+        res = run_send(send, [r1], msg, pf.tls_port, extra=["--tls", "required"])
+        expect_results(res, {r1: ("transient", 0, "")}, exit_code=75)
+        expect_tls(res, active=False, verified=False)
+        check_equal(res.session["error"], "server certificate rejected", "session error")
+        check_equal(res.session["tls"]["verify_result"], "unable to get local issuer certificate",
+                    "verification error")
+        check("server certificate rejected (in starttls): unable to get local issuer certificate"
+              in res.stderr, f"stderr does not name the verification error:\n{res.stderr[-500:]}")
+        check(not any(l.startswith(("C: MAIL", "C: EHLO", "C: QUIT")) for l in
+                      res.transcript[res.transcript.index("C: STARTTLS"):]),
+              f"plaintext after STARTTLS\n    {res.describe()}")
+
+    dovecot = Dovecot(args.workdir, pf.sasl_socket)
+    args.cleanups.append(dovecot.stop)
+
+    def submission(mechanism, pipelining=True):
+        def case():
+            if not dovecot.started:
+                dovecot.start()
+            pwfile = os.path.join(args.workdir, "submission-password")
+            with open(pwfile, "w") as f:
+                f.write(dovecot.password + "\n")
+            extra = [*verified_tls, "--tls-name", "localhost", "--auth-user", dovecot.user,
+                     "--auth-password-file", pwfile]
+            if mechanism:
+                extra += ["--auth-mech", mechanism]
+            if not pipelining:
+                extra.append("--no-pipelining")
+            before = pf.log().count("sasl_method=")
+            res = deliver_and_compare(PLAIN_BODY, [r1], port=pf.submission_port, tls=True, extra=extra)
+            expect_tls(res, active=True, verified=True, authenticated=True)
+            used = mechanism or "SCRAM-SHA-256"  # the strongest of what Dovecot offers
+            check(any(l.startswith(f"C: AUTH {used}") for l in res.transcript),
+                  f"AUTH {used} not sent\n    {res.describe()}")
+            check(dovecot.password not in res.stderr + "".join(map(str, res.results)),
+                  "the password appears in smtpipe-send's output")
+            sent = [l for l in commands_and_replies(res) if l.startswith("C: ")]
+            exchange = sent[sent.index("C: STARTTLS") + 2:]  # after the second EHLO
+            exchange = exchange[:next(i for i, l in enumerate(exchange) if l.startswith("C: MAIL"))]
+            check(exchange and all(l in (f"C: AUTH {used}", f"C: AUTH {used} <redacted>", "C: <redacted>")
+                                   for l in exchange),
+                  f"AUTH lines not all redacted: {exchange}")
+            logged = wait_until(lambda: pf.log().count("sasl_method=") > before and
+                                [l for l in pf.log().splitlines() if "sasl_method=" in l][-1], 5)
+            check(logged and f"sasl_method={used}, sasl_username={dovecot.user}" in logged,
+                  f"Postfix did not log the authentication: {logged!r}")
+        return case
+
+    def submission_refused():
+        if not dovecot.started:
+            dovecot.start()
+        pwfile = os.path.join(args.workdir, "wrong-password")
+        with open(pwfile, "w") as f:
+            f.write("not-" + dovecot.password)
+        msg = make_message(token(), "wrong password", PLAIN_BODY, to=r1)
+        res = run_send(send, [r1], msg, pf.submission_port,
+                       extra=[*verified_tls, "--tls-name", "localhost", "--auth-user", dovecot.user,
+                              "--auth-password-file", pwfile, "--auth-mech", "PLAIN"])
+        expect_results(res, {r1: ("permanent", 535, "auth")}, exit_code=69)
+        check_equal(res.session["error"], "authentication refused by the server", "session error")
+        check_equal(sum(1 for l in res.transcript if l.startswith("C: AUTH")), 1, "AUTH commands (no retry)")
+        check(not any(l.startswith("C: MAIL") for l in res.transcript), "MAIL after a refused AUTH")
+        # And without credentials Postfix refuses the recipient: it really requires AUTH.
+        res = run_send(send, [r1], msg, pf.submission_port, extra=[*verified_tls, "--tls-name", "localhost"])
+        check_equal(res.rc, 69, f"exit status without AUTH\n    {res.describe()}")
+        check(res.results and res.results[0]["code"] == 554, f"RCPT without AUTH: {res.results}")
+
     run.case("pipelined delivery to two recipients, exact Maildir content", pipelined)
     run.case("lock-step delivery (--no-pipelining), exact Maildir content", lockstep)
     run.case("null sender (-f '') arrives as Return-Path: <>", null_sender)
@@ -646,6 +911,17 @@ def postfix_cases(run, pf, args):
     run.case("bare LFs, leading dots and smuggling sequences, lock-step", smuggling(["--no-pipelining"]))
     run.case("XCLIENT state (demo): Postfix records NAME and ADDR in Received", xclient_case(False))
     run.case("PROXY v1 header state (demo): smtpd_upstream_proxy_protocol sees the origin", xclient_case(True))
+    run.case("STARTTLS required and verified (--tls-name localhost): Received shows TLS", starttls_verified)
+    run.case("STARTTLS verified against the IP address SAN, lock-step", starttls_ip_literal)
+    run.case("default opportunistic TLS, untrusted certificate: plaintext on a new connection",
+             opportunistic_fallback)
+    run.case("--tls required, untrusted certificate: exit 75, the verification error on stderr",
+             required_untrusted)
+    run.case("submission with Dovecot SASL: the strongest mechanism (SCRAM-SHA-256)", submission(None))
+    run.case("submission with Dovecot SASL: CRAM-MD5", submission("CRAM-MD5"))
+    run.case("submission with Dovecot SASL: PLAIN", submission("PLAIN", pipelining=False))
+    run.case("submission with Dovecot SASL: LOGIN", submission("LOGIN"))
+    run.case("submission: a wrong password is 535 (exit 69), no AUTH means no delivery", submission_refused)
 
 
 # ---- Postfix smtp-sink ------------------------------------------------------------------------
@@ -765,12 +1041,14 @@ def sink_cases(run, args):
 # ---- aiosmtpd ---------------------------------------------------------------------------------
 
 class Aiosmtpd:
-    def __init__(self, workdir, python, script, refuse, defer):
+    def __init__(self, workdir, python, script, refuse, defer, certs=None, auth=None):
         self.out = os.path.join(workdir, f"aiosmtpd-{token()[:8]}.jsonl")
         self.python = python
         self.script = script
         self.refuse = refuse
         self.defer = defer
+        self.certs = certs  # offer STARTTLS with server.crt
+        self.auth = auth    # (user, password file): offer AUTH after TLS, require it
         self.port = free_port()
         self.proc = None
 
@@ -786,6 +1064,11 @@ class Aiosmtpd:
             cmd += ["--refuse", r]
         for r in self.defer:
             cmd += ["--defer", r]
+        if self.certs:
+            cmd += ["--tls-cert", os.path.join(self.certs, "server.crt"),
+                    "--tls-key", os.path.join(self.certs, "server.key")]
+        if self.auth:
+            cmd += ["--auth-user", self.auth[0], "--auth-password-file", self.auth[1]]
         # stdin stays open: the server stops when it closes, so it never outlives this driver.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
@@ -861,6 +1144,97 @@ def aiosmtpd_cases(run, args):
     run.case("per-recipient results: 250, 550, 451, 250 in lock-step (exit 69)", with_server(per_recipient))
     run.case("three messages over one connection, null sender, smuggling body (exit 75)", with_server(several))
 
+    # -- STARTTLS and AUTH: aiosmtpd checks the credentials and offers AUTH only after TLS.
+    user = "interop-user"
+    password = "pw-" + token()
+    pwfile = os.path.join(args.workdir, "aiosmtpd-password")
+    wrongfile = os.path.join(args.workdir, "aiosmtpd-wrong-password")
+
+    def with_tls_server(fn, auth=True):
+        def case():
+            certs = make_certs(args)
+            for path, pw in ((pwfile, password + "\n"), (wrongfile, "not-" + password)):
+                with open(path, "w") as f:
+                    f.write(pw)
+            server = Aiosmtpd(args.workdir, args.aiosmtpd_python, args.aiosmtpd_server, [bad], [later],
+                              certs=certs, auth=(user, pwfile) if auth else None)
+            args.cleanups.append(server.stop)
+            server.start()
+            try:
+                fn(server, os.path.join(certs, "ca.crt"))
+            finally:
+                server.stop()
+        return case
+
+    def authenticated(mechanism):
+        def case(server, ca):
+            msg = make_message(token(), f"AUTH {mechanism}", PLAIN_BODY, to=ok1)
+            res = run_send(args.send, [ok1], msg, server.port,
+                           extra=["--tls", "required", "--ca-file", ca, "--auth-user", user,
+                                  "--auth-password-file", pwfile, "--auth-mech", mechanism])
+            expect_results(res, {ok1: ("delivered", 250, "data")}, exit_code=0)
+            expect_tls(res, active=True, verified=True, authenticated=True)
+            got = wait_until(server.messages, 5) or []
+            check_equal(len(got), 1, "messages aiosmtpd accepted")
+            check_equal((got[0]["tls"], got[0]["auth_user"], got[0]["auth_mechanism"]), (True, user, mechanism),
+                        "TLS and the authenticated user, as aiosmtpd saw them")
+            check_equal(base64.b64decode(got[0]["content"]), canonical_crlf(msg), "content")
+            auth = [l for l in res.transcript if l.startswith("C: ")]
+            auth = auth[auth.index("C: STARTTLS") + 2:]
+            auth = auth[:next(i for i, l in enumerate(auth) if l.startswith("C: MAIL"))]
+            want = (["C: AUTH PLAIN <redacted>"] if mechanism == "PLAIN"
+                    else ["C: AUTH LOGIN", "C: <redacted>", "C: <redacted>"])
+            check_equal(auth, want, "the AUTH exchange in the transcript")
+            check(password not in res.stderr, "the password appears on stderr")
+        return case
+
+    def wrong_password(server, ca):
+        msg = make_message(token(), "wrong password", PLAIN_BODY, to=ok1)
+        res = run_send(args.send, [ok1], msg, server.port,
+                       extra=["--tls", "required", "--ca-file", ca, "--auth-user", user,
+                              "--auth-password-file", wrongfile])
+        expect_results(res, {ok1: ("permanent", 535, "auth")}, exit_code=69)
+        expect_tls(res, active=True, verified=True, authenticated=False)
+        check_equal(sum(1 for l in res.transcript if l.startswith("C: AUTH")), 1, "AUTH commands (no retry)")
+        check(not any(l.startswith("C: MAIL") for l in res.transcript), "MAIL after a refused AUTH")
+        check_equal(server.messages(), [], "messages aiosmtpd accepted")
+
+    def no_auth_in_clear(server, ca):
+        msg = make_message(token(), "plaintext", PLAIN_BODY, to=ok1)
+        for extra in (["--tls", "none"], ["--tls", "none", "--allow-plaintext-auth"]):
+            res = run_send(args.send, [ok1], msg, server.port,
+                           extra=[*extra, "--auth-user", user, "--auth-password-file", pwfile])
+            expect_results(res, {ok1: ("transient", 0, "")}, exit_code=75)
+            check_equal(res.session["error"], "authentication not available", f"session error ({extra})")
+            check(not any(l.startswith("C: AUTH") for l in res.transcript), f"AUTH sent in clear ({extra})")
+        check_equal(server.messages(), [], "messages aiosmtpd accepted")
+
+    def untrusted_required(server, ca):
+        msg = make_message(token(), "untrusted", PLAIN_BODY, to=ok1)
+        res = run_send(args.send, [ok1], msg, server.port,
+                       extra=["--tls", "required", "--auth-user", user, "--auth-password-file", pwfile])
+        expect_results(res, {ok1: ("transient", 0, "")}, exit_code=75)
+        check("unable to get local issuer certificate" in res.stderr,
+              f"stderr does not name the verification error:\n{res.stderr[-400:]}")
+        check(not any(l.startswith("C: AUTH") for l in res.transcript), "AUTH after a refused certificate")
+
+    def opportunistic_fallback(server, ca):
+        msg = make_message(token(), "fallback", PLAIN_BODY, to=ok1)
+        res = run_send(args.send, [ok1], msg, server.port)  # the default: opportunistic, system CAs
+        expect_results(res, {ok1: ("delivered", 250, "data")}, exit_code=0)
+        expect_tls(res, active=False, verified=False, fallback="server certificate rejected")
+        got = wait_until(server.messages, 5) or []
+        check_equal([m["tls"] for m in got], [False], "the message came without TLS")
+
+    run.case("STARTTLS, AUTH PLAIN checked by aiosmtpd", with_tls_server(authenticated("PLAIN")))
+    run.case("STARTTLS, AUTH LOGIN checked by aiosmtpd", with_tls_server(authenticated("LOGIN")))
+    run.case("a wrong password: 535, exit 69, no MAIL", with_tls_server(wrong_password))
+    run.case("--tls none: no AUTH in clear, even with --allow-plaintext-auth (not offered)",
+             with_tls_server(no_auth_in_clear))
+    run.case("--tls required, untrusted certificate: exit 75, no AUTH", with_tls_server(untrusted_required))
+    run.case("default opportunistic TLS, untrusted certificate: delivered in plaintext, reported",
+             with_tls_server(opportunistic_fallback, auth=False))
+
 
 # ---- main ---------------------------------------------------------------------------------------
 
@@ -871,6 +1245,8 @@ def main():
     parser.add_argument("--xclient-send", help="the interop-xclient-send executable")
     parser.add_argument("--aiosmtpd-server", default=os.path.join(os.path.dirname(__file__), "aiosmtpd_server.py"))
     parser.add_argument("--aiosmtpd-python", default="/usr/bin/python3")
+    parser.add_argument("--make-certs", default=os.path.join(os.path.dirname(__file__), "..", "tls", "make_certs.sh"),
+                        help="tests/tls/make_certs.sh, run into the temporary directory")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
@@ -887,7 +1263,7 @@ def main():
     pf = None
     try:
         if args.server == "postfix":
-            pf = Postfix(args.workdir)
+            pf = Postfix(args.workdir, make_certs(args))
             args.cleanups.append(pf.stop)
             try:
                 pf.start()
