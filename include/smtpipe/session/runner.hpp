@@ -11,8 +11,11 @@
 #include "smtpipe/session/session.hpp"
 #include "smtpipe/states/builtin_states.hpp"
 
-#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 
 #include <array>
 #include <exception>
@@ -294,13 +297,56 @@ asio::awaitable<void> run_and_stop(session& s, const Table& table) {
   runner_access::stop(s);
 }
 
+/// Runs the states in this coroutine and the session's reader and watchdog beside them, each
+/// spawned on its own, then waits until both have ended (`stop()` ends them): the session
+/// they reference outlives them. Cheaper than `states && reader && watchdog` (Asio's
+/// parallel group: about 3.6 KiB of frames and handlers per session). A cancellation of this
+/// coroutine reaches the states' waits; the session then stops, which ends the other two.
+template <class Table>
+asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
+  auto executor = co_await asio::this_coro::executor;
+  struct join {
+    int running = 2;
+    asio::steady_timer done;
+  } j{2, asio::steady_timer(executor, asio::steady_timer::time_point::max())};
+  auto finished = [&j, &s](std::exception_ptr failure) {
+    if (failure) {  // a failure in the reader or the watchdog ends the session
+      std::error_code ec = make_error_code(errc::state_failed);
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::system_error& ex) {
+        ec = ex.code();
+      } catch (...) {
+      }
+      runner_access::broken(s, ec);
+      runner_access::stop(s);
+    }
+    if (--j.running == 0) j.done.cancel();
+  };
+  asio::co_spawn(executor, runner_access::reader(s), finished);
+  asio::co_spawn(executor, runner_access::watchdog(s), finished);
+  std::exception_ptr failure;
+  try {
+    co_await run_and_stop(s, table);
+  } catch (const std::system_error& ex) {
+    runner_access::broken(s, ex.code());
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  runner_access::stop(s);
+  // Wait for both whatever happens, cancellation included: they reference the session.
+  co_await asio::this_coro::reset_cancellation_state();
+  co_await asio::this_coro::throw_if_cancelled(false);
+  while (j.running > 0) co_await j.done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  if (failure) std::rethrow_exception(failure);
+}
+
 /// Validates, optionally connects (`connect(socket)` returns `awaitable<std::error_code>`),
 /// then runs the states beside the session's reader and watchdog.
 template <class Table, class Connect>
 asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table table,
                                           std::span<const message> messages,
                                           session_options options, Connect connect) {
-  using namespace asio::experimental::awaitable_operators;
   transport io(std::move(socket));
   session s(io, options, messages);
   runner_access::set_names(s, table.names());
@@ -312,11 +358,7 @@ asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table ta
     std::error_code ignored;
     io.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     runner_access::start(s);
-    try {
-      co_await (run_and_stop(s, table) && runner_access::reader(s) && runner_access::watchdog(s));
-    } catch (const std::system_error& ex) {
-      runner_access::broken(s, ex.code());
-    }
+    co_await run_beside_reader(s, table);
   }
   runner_access::stop(s);
   co_return runner_access::take_result(s);
