@@ -132,6 +132,25 @@ TEST_CASE("A12 a stalled handshake: the STARTTLS timeout fires and names the sta
   CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
 }
 
+TEST_CASE("A12 opportunistic: a stalled handshake times out, then a fresh plaintext connection [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+      .expect_close(8000ms)  // the ClientHello is never answered: the client gives up
+      .next_connection()
+      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n")
+      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
+      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
+  CHECK(srv.failures().empty());
+  CHECK(srv.connections() == 2);
+  CHECK_FALSE(r.error);
+  CHECK(r.tls_fallback_reason == errc::timeout);
+  CHECK_FALSE(r.tls.active);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}
+
 TEST_CASE("A15 implicit TLS against a plaintext banner: the handshake fails, no EHLO [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
