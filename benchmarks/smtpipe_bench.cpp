@@ -1,10 +1,11 @@
 // benchmarks/smtpipe_bench.cpp - The smtpipe side of the whole-process comparisons.
 //
 //   smtpipe-bench --port P --count N --sessions C --body FILE [--no-pipelining] [--runtime]
-//                 [--release-pid PID] [--json]
+//                 [--release-pid PID] [--threads T]
 //
 // Connects C sockets to 127.0.0.1:P one after the other, then runs C sessions on ONE
-// io_context (one thread), N messages in all, each session reusing its connection. The
+// io_context (one thread), N messages in all, each session reusing its connection. With
+// --threads T, T io_contexts each run by its own thread share the sessions round-robin. The
 // pipeline is the default one plus a `probe` state at the head that counts sessions started
 // (`--runtime`: the same pipeline as a runtime state_machine). With --release-pid the sink is
 // holding its greetings: when every session waits for its banner, the user memory (RSS) is
@@ -15,6 +16,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -24,13 +26,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -46,11 +52,12 @@ long rss_kib() {
 
 struct bench_state {
   long sessions = 0;
-  long started = 0;
-  long finished = 0;
-  long delivered = 0;
-  long failed_recipients = 0;
-  long session_errors = 0;
+  std::atomic<long> started{0};
+  std::atomic<long> finished{0};
+  std::atomic<long> delivered{0};
+  std::atomic<long> failed_recipients{0};
+  std::atomic<long> session_errors{0};
+  std::mutex mutex;  // first_error
   std::string first_error;
   pid_t release_pid = 0;
   long rss_before = 0;
@@ -96,6 +103,7 @@ asio::awaitable<void> one_session(asio::ip::tcp::socket socket, const Pipeline& 
     }
   if (r.error) {
     ++bench.session_errors;
+    std::lock_guard lock(bench.mutex);
     if (bench.first_error.empty()) bench.first_error = r.error.message() + ": " + r.error_text;
   }
   ++bench.finished;
@@ -104,12 +112,12 @@ asio::awaitable<void> one_session(asio::ip::tcp::socket socket, const Pipeline& 
 template <class Pipeline>
 asio::awaitable<void> start_all(asio::ip::tcp::endpoint ep, const Pipeline& pipeline,
                                 const std::vector<smtpipe::message>& messages, long count,
-                                smtpipe::session_options options) {
-  auto ex = co_await asio::this_coro::executor;
+                                smtpipe::session_options options,
+                                std::vector<std::unique_ptr<asio::io_context>>& contexts) {
   std::vector<asio::ip::tcp::socket> sockets;
   sockets.reserve(static_cast<std::size_t>(bench.sessions));
   for (long s = 0; s < bench.sessions; ++s) {
-    asio::ip::tcp::socket socket(ex);
+    asio::ip::tcp::socket socket(*contexts[static_cast<std::size_t>(s) % contexts.size()]);
     co_await socket.async_connect(ep, asio::use_awaitable);
     sockets.push_back(std::move(socket));
   }
@@ -117,8 +125,9 @@ asio::awaitable<void> start_all(asio::ip::tcp::endpoint ep, const Pipeline& pipe
   for (long s = 0; s < bench.sessions; ++s) {
     const long n = count / bench.sessions + (s < count % bench.sessions ? 1 : 0);
     std::span<const smtpipe::message> mine(messages.data(), static_cast<std::size_t>(n));
-    asio::co_spawn(ex, one_session(std::move(sockets[static_cast<std::size_t>(s)]), pipeline, mine, options),
-                   asio::detached);
+    auto& socket = sockets[static_cast<std::size_t>(s)];
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, one_session(std::move(socket), pipeline, mine, options), asio::detached);
   }
 }
 
@@ -129,6 +138,7 @@ int main(int argc, char** argv) {
   long count = 1;
   std::string body_path;
   bool pipelining = true, runtime = false;
+  long threads = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
@@ -137,14 +147,15 @@ int main(int argc, char** argv) {
     else if (a == "--sessions") bench.sessions = std::atol(v), ++i;
     else if (a == "--body") body_path = v, ++i;
     else if (a == "--release-pid") bench.release_pid = std::atoi(v), ++i;
+    else if (a == "--threads") threads = std::atol(v), ++i;
     else if (a == "--no-pipelining") pipelining = false;
     else if (a == "--runtime") runtime = true;
   }
   std::ifstream f(body_path, std::ios::binary);
-  if (!port || !f || bench.sessions < 1 || count < 0) {
+  if (!port || !f || bench.sessions < 1 || count < 0 || threads < 1) {
     std::fprintf(stderr,
                  "usage: %s --port P --count N --sessions C --body FILE [--no-pipelining] "
-                 "[--runtime] [--release-pid PID]\n",
+                 "[--runtime] [--release-pid PID] [--threads T]\n",
                  argv[0]);
     return 64;
   }
@@ -169,16 +180,26 @@ int main(int argc, char** argv) {
   options.helo_name = "bench.example.org";
   options.pipelining = pipelining;
 
-  asio::io_context io(1);
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (long t = 0; t < threads; ++t) contexts.push_back(std::make_unique<asio::io_context>(1));
+  asio::io_context& io = *contexts[0];
   bench.io = &io;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& c : contexts) guards.push_back(asio::make_work_guard(*c));
   bench.rss_before = rss_kib();
   bench.heap_before = heap_bytes();
   const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
   const bench_pipeline static_pipeline;
   const smtpipe::state_machine machine{static_pipeline};
-  if (runtime) asio::co_spawn(io, start_all(ep, machine, messages, count, options), asio::detached);
-  else asio::co_spawn(io, start_all(ep, static_pipeline, messages, count, options), asio::detached);
+  auto all_spawned = [&guards](std::exception_ptr) {
+    for (auto& g : guards) g.reset();  // every session is spawned: run until they end
+  };
+  if (runtime) asio::co_spawn(io, start_all(ep, machine, messages, count, options, contexts), all_spawned);
+  else asio::co_spawn(io, start_all(ep, static_pipeline, messages, count, options, contexts), all_spawned);
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < contexts.size(); ++t) pool.emplace_back([&c = *contexts[t]] { c.run(); });
   io.run();
+  for (auto& t : pool) t.join();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - bench.t0).count();
   rusage ru{};
@@ -188,7 +209,7 @@ int main(int argc, char** argv) {
       "\"session_errors\": %ld, \"seconds\": %.6f, \"sessions\": %ld, \"rss_before_kib\": %ld, "
       "\"rss_idle_kib\": %ld, \"rss_max_kib\": %ld, \"heap_before\": %ld, \"heap_idle\": %ld, "
       "\"first_error\": \"%s\"}\n",
-      count, bench.delivered, bench.failed_recipients, bench.session_errors, seconds,
+      count, bench.delivered.load(), bench.failed_recipients.load(), bench.session_errors.load(), seconds,
       bench.sessions, bench.rss_before, bench.rss_idle, ru.ru_maxrss, bench.heap_before,
       bench.heap_idle, bench.first_error.c_str());
   return bench.delivered == count && bench.finished == bench.sessions ? 0 : 1;
