@@ -8,6 +8,7 @@
 #include "smtpipe/protocol/sasl_login.hpp"
 #include "smtpipe/protocol/sasl_plain.hpp"
 #include "smtpipe/protocol/sasl_xoauth2.hpp"
+#include "smtpipe/protocol/xtext.hpp"  // detail::to_upper
 #include "smtpipe/session/session.hpp"
 
 #include <array>
@@ -85,14 +86,12 @@ struct auth {
         }
       }
       if (why) {  // cancel the exchange (RFC 4954 §4), then end the session
-        (void)co_await s.exchange(command_kind::auth, [](std::string& out) {
-          return format_auth_response(out, "*");
-        });
+        (void)co_await s.exchange(command_kind::auth,
+                                  detail::bound_format{format_auth_response, "*"});
         co_return s.fail_session(why, "AUTH cancelled");
       }
-      ec = co_await s.exchange(command_kind::auth, [&](std::string& out) {
-        return format_auth_response(out, encoded);
-      });
+      ec = co_await s.exchange(command_kind::auth,
+                               detail::bound_format{format_auth_response, encoded});
     }
     detail::wipe(encoded);
     co_return s.fail_session(ec);
@@ -110,8 +109,12 @@ struct auth {
 
   static std::unique_ptr<sasl_mechanism> choose(const session& s, const auth_options& options) {
     const capabilities& caps = s.server_capabilities();
-    if (!options.mechanism.empty())
-      return caps.auth(options.mechanism) ? make(s, options.mechanism, options.credentials) : nullptr;
+    if (!options.mechanism.empty()) {
+      // SASL names are upper case (RFC 4422 §3.1), as `make` and the providers compare them.
+      std::string named = options.mechanism;
+      for (char& c : named) c = detail::to_upper(c);
+      return caps.auth(named) ? make(s, named, options.credentials) : nullptr;
+    }
     constexpr std::array<std::string_view, 4> strongest_first{"SCRAM-SHA-256", "CRAM-MD5",
                                                               "PLAIN", "LOGIN"};
     for (auto mech : strongest_first)
