@@ -148,16 +148,35 @@ TEST_CASE("the Momentum facade works on the process-wide machine [smtpipe]") {
   CHECK(register_smtp_client_state(&st, state_id::head) == -1);  // name taken
 }
 
+namespace {
+struct probe_with_data {
+  static constexpr std::string_view name = "probe_with_data";
+  int sent = 0;
+  asio::awaitable<transition> run(session&) { co_return transition::next(); }
+};
+}  // namespace
+
 TEST_CASE("make_state carries a static state's name and callbacks [smtpipe]") {
   smtp_state st = make_state<probe>();
   CHECK(st.name == "probe");
   CHECK(st.id == -1);
   CHECK((st.callback != nullptr));
-  CHECK((st.setup != nullptr));
-  CHECK((st.free != nullptr));
   CHECK((st.tostage != nullptr));
   CHECK((st.tostring != nullptr));
   CHECK(std::string(st.tostring(7)) == "after DATA");
+  CHECK((st.applies == nullptr));  // probe has no `applies`: always entered
+  SUBCASE("an empty state type: one shared instance is the state closure, nothing to free") {
+    CHECK((st.setup != nullptr));
+    CHECK((st.free == nullptr));
+    CHECK((st.closure != nullptr));
+    CHECK((st.closure == make_state<probe>().closure));
+  }
+  SUBCASE("a state type with data: a closure made and freed per entry") {
+    smtp_state d = make_state<probe_with_data>();
+    CHECK((d.setup != nullptr));
+    CHECK((d.free != nullptr));
+    CHECK((d.closure == nullptr));
+  }
 }
 
 TEST_CASE("stage texts are Momentum's, and unknown codes read as unknown [smtpipe]") {

@@ -17,28 +17,23 @@ namespace smtpipe {
 namespace detail {
 
 // An empty state type has nothing per connection: one shared instance serves every
-// session and setup allocates nothing.
+// session. At runtime it is the registration closure, which `closure_as_state` makes the
+// state closure on entry (nothing to allocate, nothing to free).
 template <class S>
 inline constexpr bool shared_closure = std::is_empty_v<S> && std::is_default_constructible_v<S> &&
                                        !std::is_constructible_v<S, session&>;
+template <class S>
+inline S shared_instance{};
+
+inline void* closure_as_state(session&, void* closure) { return closure; }
 
 template <class S>
 struct runtime_adapter {
-  static void* setup(session& s, void*) {
-    if constexpr (shared_closure<S>) {
-      static S instance;
-      (void)s;
-      return &instance;
-    } else {
-      return new S(make_closure<S>(s));
-    }
-  }
+  static void* setup(session& s, void*) { return new S(make_closure<S>(s)); }
   static asio::awaitable<transition> callback(session& s, void*) {
     return static_cast<S*>(s.state_closure())->run(s);
   }
-  static void free(session&, void* state_closure, void*) {
-    if constexpr (!shared_closure<S>) delete static_cast<S*>(state_closure);
-  }
+  static void free(session&, void* state_closure, void*) { delete static_cast<S*>(state_closure); }
   static int tostage(const session& s, void*) {
     return state_stage(static_cast<const S*>(s.state_closure()), s);
   }
@@ -56,12 +51,17 @@ smtp_state make_state() {
   smtp_state st;
   st.name = std::string(S::name);
   st.init_local_state = detail::state_init_local_state<S>();
-  st.setup = &adapter::setup;
+  if constexpr (detail::shared_closure<S>) {
+    st.setup = &detail::closure_as_state;
+    st.closure = &detail::shared_instance<S>;
+  } else {
+    st.setup = &adapter::setup;
+    st.free = &adapter::free;
+  }
   st.callback = &adapter::callback;
-  st.free = &adapter::free;
   st.tostage = &adapter::tostage;
   st.tostring = &default_tostring;
-  st.applies = &adapter::applies;
+  if constexpr (detail::has_applies<S>) st.applies = &adapter::applies;
   return st;
 }
 

@@ -41,8 +41,11 @@ S make_closure(session& s) {
 }
 
 template <class S>
+inline constexpr bool has_applies =
+    requires(const session& s) { { S::applies(s) } -> std::convertible_to<bool>; };
+template <class S>
 bool state_applies(const session& s) {
-  if constexpr (requires { { S::applies(s) } -> std::convertible_to<bool>; }) return S::applies(s);
+  if constexpr (has_applies<S>) return S::applies(s);
   else return true;
 }
 

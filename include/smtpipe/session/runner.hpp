@@ -4,6 +4,7 @@
 #define SMTPIPE_SESSION_RUNNER_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/pipeline/make_state.hpp"
 #include "smtpipe/pipeline/pipeline.hpp"
 #include "smtpipe/pipeline/smtp_state.hpp"
 #include "smtpipe/pipeline/state.hpp"
@@ -11,10 +12,9 @@
 #include "smtpipe/session/session.hpp"
 #include "smtpipe/states/builtin_states.hpp"
 
+#include <asio/any_io_executor.hpp>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
 #include <array>
@@ -49,12 +49,15 @@ struct runner_access {
     s.state_name_ = e.name;
     s.local_state_ = e.init_local_state;
     s.state_closure_ = nullptr;
-    s.entered_at_ = session::clock::now();
+    s.entry_stamped_ = false;
     s.stage_fn_ = e.tostage;
     s.stage_ctx_ = e.context;
     s.tostring_fn_ = e.tostring;
     s.has_request_ = false;
-    if (s.options_.observer) s.options_.observer->state_entered(s, e.id, e.name);
+    if (s.options_.observer) {
+      s.stamp_entry();
+      s.options_.observer->state_entered(s, e.id, e.name);
+    }
   }
   static transition leave(session& s, const state_entry& e, transition t) {
     if (t.what() == transition::kind::next && s.has_request_) t = s.requested_;
@@ -78,12 +81,23 @@ struct runner_access {
   static void start(session& s) { s.start(); }
   static void stop(session& s) noexcept { s.stop(); }
   static asio::awaitable<void> reader(session& s) { return s.reader(); }
-  static asio::awaitable<void> watchdog(session& s) { return s.watchdog(); }
+  /// Starts the reader (spawned, its end reported to `ended`) and the watchdog beside the
+  /// states, and waits for both to end once `stop()` was called.
+  template <class Ended>
+  static void start_helpers(session& s, const asio::any_io_executor& executor, Ended ended) {
+    s.helpers_ = 2;
+    asio::co_spawn(executor, s.reader(), std::move(ended));
+    s.watch();
+  }
+  static void helper_ended(session& s) { s.helper_ended(); }
+  static asio::awaitable<void> helpers_ended(session& s) {
+    while (s.helpers_ > 0) co_await s.wait_for_wake();
+  }
   static session_result take_result(session& s) {
     s.finalize();
     return std::move(s.result_);
   }
-  static void set_names(session& s, std::vector<std::string_view> names) { s.names_ = std::move(names); }
+  static void set_names(session& s, std::span<const std::string_view> names) { s.names_ = names; }
 };
 
 // ---- static states ----------------------------------------------------------------------------
@@ -93,9 +107,6 @@ struct runner_access {
 // every session (as `make_state` does), and its `run` coroutine is returned as is, so that a
 // transition costs one coroutine frame, not two.
 template <class S>
-inline S shared_static_closure{};
-
-template <class S>
 asio::awaitable<transition> run_static(session& s, const void*) {
   S closure = make_closure<S>(s);
   runner_access::set_closure(s, &closure);
@@ -103,8 +114,8 @@ asio::awaitable<transition> run_static(session& s, const void*) {
 }
 template <class S>
 asio::awaitable<transition> run_static_shared(session& s, const void*) {
-  runner_access::set_closure(s, &shared_static_closure<S>);
-  return shared_static_closure<S>.run(s);
+  runner_access::set_closure(s, &shared_instance<S>);
+  return shared_instance<S>.run(s);
 }
 template <class S>
 bool applies_static(const session& s, const void*) {
@@ -121,7 +132,7 @@ constexpr state_entry static_entry(int id) {
   return {id,
           S::name,
           state_init_local_state<S>(),
-          &applies_static<S>,
+          has_applies<S> ? &applies_static<S> : nullptr,  // none: always entered
           shared_closure<S> ? &run_static_shared<S> : &run_static<S>,
           &tostage_static<S>,
           &default_tostring,
@@ -153,17 +164,18 @@ struct static_table {
   static constexpr int position_of(int id) noexcept {
     return id >= 0 && static_cast<std::size_t>(id) < P::size ? positions[static_cast<std::size_t>(id)] : -1;
   }
-  std::vector<std::string_view> names() const {
-    std::vector<std::string_view> n;
-    for (const auto& e : by_id) n.push_back(e.name);
+  static constexpr std::array<std::string_view, P::size> names_by_id = [] {
+    std::array<std::string_view, P::size> n{};
+    for (std::size_t i = 0; i < P::size; ++i) n[i] = by_id[i].name;
     return n;
-  }
+  }();
+  std::span<const std::string_view> names() const noexcept { return names_by_id; }
 };
 
 // ---- runtime states ---------------------------------------------------------------------------
 
-inline asio::awaitable<transition> run_runtime(session& s, const void* context) {
-  const auto* st = static_cast<const smtp_state*>(context);
+// A state with `free` runs inside a coroutine that releases its closure however it ends.
+inline asio::awaitable<transition> run_runtime_freed(session& s, const smtp_state* st) {
   void* closure = st->setup ? st->setup(s, st->closure) : nullptr;
   runner_access::set_closure(s, closure);
   std::exception_ptr failure;
@@ -173,15 +185,21 @@ inline asio::awaitable<transition> run_runtime(session& s, const void* context) 
   } catch (...) {
     failure = std::current_exception();
   }
-  if (st->free) {
-    st->free(s, closure, st->closure);
-  } else if (closure) {
+  st->free(s, closure, st->closure);
+  if (failure) std::rethrow_exception(failure);
+  co_return t;
+}
+// Without `free` there is nothing to do after the callback: its coroutine is returned as is.
+inline asio::awaitable<transition> run_runtime(session& s, const void* context) {
+  const auto* st = static_cast<const smtp_state*>(context);
+  if (st->free) return run_runtime_freed(s, st);
+  void* closure = st->setup ? st->setup(s, st->closure) : nullptr;
+  runner_access::set_closure(s, closure);
+  if (closure && st->setup != &closure_as_state)  // Momentum's warning, given on entry
     runner_access::note(s, "state_closure defined but free func not defined for state " +
                                std::to_string(st->id) + " name " + st->name +
                                " which causes a leak");
-  }
-  if (failure) std::rethrow_exception(failure);
-  co_return t;
+  return st->callback(s, st->closure);
 }
 inline bool applies_runtime(const session& s, const void* context) {
   const auto* st = static_cast<const smtp_state*>(context);
@@ -199,9 +217,12 @@ class runtime_table {
   explicit runtime_table(std::shared_ptr<const state_machine::snapshot> snapshot)
       : snapshot_(std::move(snapshot)) {
     entries_.reserve(snapshot_->states.size());
-    for (const auto& st : snapshot_->states)
+    names_.reserve(snapshot_->states.size());
+    for (const auto& st : snapshot_->states) {
       entries_.push_back({st.id, st.name, st.init_local_state, &applies_runtime, &run_runtime,
                           &tostage_runtime, st.tostring, &st});
+      names_.push_back(st.name);
+    }
   }
   std::size_t size() const noexcept { return snapshot_->order.size(); }
   const state_entry& at(std::size_t position) const noexcept {
@@ -212,15 +233,12 @@ class runtime_table {
                ? snapshot_->position[static_cast<std::size_t>(id)]
                : -1;
   }
-  std::vector<std::string_view> names() const {
-    std::vector<std::string_view> n;
-    for (const auto& e : entries_) n.push_back(e.name);
-    return n;
-  }
+  std::span<const std::string_view> names() const noexcept { return names_; }
 
  private:
   std::shared_ptr<const state_machine::snapshot> snapshot_;
   std::vector<state_entry> entries_;
+  std::vector<std::string_view> names_;
 };
 
 template <class... R>
@@ -297,20 +315,15 @@ asio::awaitable<void> run_and_stop(session& s, const Table& table) {
   runner_access::stop(s);
 }
 
-/// Runs the states in this coroutine and the session's reader and watchdog beside them, each
-/// spawned on its own, then waits until both have ended (`stop()` ends them): the session
-/// they reference outlives them. Cheaper than `states && reader && watchdog` (Asio's
+/// Runs the states in this coroutine, the session's reader (spawned) and its watchdog (a
+/// timer callback) beside them, then waits until both have ended (`stop()` ends them): the
+/// session they reference outlives them. Cheaper than `states && reader && watchdog` (Asio's
 /// parallel group: about 3.6 KiB of frames and handlers per session). A cancellation of this
 /// coroutine reaches the states' waits; the session then stops, which ends the other two.
 template <class Table>
 asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
-  auto executor = co_await asio::this_coro::executor;
-  struct join {
-    int running = 2;
-    asio::steady_timer done;
-  } j{2, asio::steady_timer(executor, asio::steady_timer::time_point::max())};
-  auto finished = [&j, &s](std::exception_ptr failure) {
-    if (failure) {  // a failure in the reader or the watchdog ends the session
+  auto reader_ended = [&s](std::exception_ptr failure) {
+    if (failure) {  // a failure in the reader ends the session
       std::error_code ec = make_error_code(errc::state_failed);
       try {
         std::rethrow_exception(failure);
@@ -321,10 +334,9 @@ asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
       runner_access::broken(s, ec);
       runner_access::stop(s);
     }
-    if (--j.running == 0) j.done.cancel();
+    runner_access::helper_ended(s);
   };
-  asio::co_spawn(executor, runner_access::reader(s), finished);
-  asio::co_spawn(executor, runner_access::watchdog(s), finished);
+  runner_access::start_helpers(s, co_await asio::this_coro::executor, reader_ended);
   std::exception_ptr failure;
   try {
     co_await run_and_stop(s, table);
@@ -337,7 +349,7 @@ asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
   // Wait for both whatever happens, cancellation included: they reference the session.
   co_await asio::this_coro::reset_cancellation_state();
   co_await asio::this_coro::throw_if_cancelled(false);
-  while (j.running > 0) co_await j.done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  co_await runner_access::helpers_ended(s);
   if (failure) std::rethrow_exception(failure);
 }
 

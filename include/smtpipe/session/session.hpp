@@ -20,8 +20,11 @@
 #include "smtpipe/session/session_options.hpp"
 #include "smtpipe/session/transport.hpp"
 
+#include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
+#include <asio/post.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -80,7 +83,6 @@ class session {
         messages_(messages),
         parser_(options.replies),
         timer_(io.get_executor()),
-        wake_(io.get_executor()),
         park_(io.get_executor()),
         server_name_(options.tls_server_name) {
     result_.messages.resize(messages.size());
@@ -157,10 +159,17 @@ class session {
     if (i >= connection_states_.size()) connection_states_.resize(i + 1, 0);
     return connection_states_[i];
   }
-  /// The closure the current state's `setup` made (for static states: the state object).
+  /// The closure the current state's `setup` made (for a state type, static or registered
+  /// through `make_state`: the state object).
   void* state_closure() const noexcept { return state_closure_; }
-  /// When the current state was entered (Momentum's `statetime`).
-  clock::time_point state_entered_at() const noexcept { return entered_at_; }
+  /// When the current state was entered (Momentum's `statetime`). The clock is read lazily:
+  /// at entry when an observer is set, otherwise at the state's first wait on the session
+  /// (a write, a reply, a handshake) or its first call here, whichever comes first; a state
+  /// that awaits something else first (a lookup) and needs the exact time calls this before.
+  clock::time_point state_entered_at() const noexcept {
+    stamp_entry();
+    return entered_at_;
+  }
   /// The current state's stage code (0-22) and its text.
   int stage_code() const { return stage_fn_ ? stage_fn_(*this, stage_ctx_) : int(stage::unknown); }
   const char* stage_string() const {
@@ -510,9 +519,37 @@ class session {
   }
 
   // -- I/O
+  /// Reads the clock for `state_entered_at()` if this state has not yet: a clock read costs
+  /// as much as a whole transition, and most states never wait or ask.
+  void stamp_entry() const noexcept {
+    if (entry_stamped_) return;
+    entered_at_ = clock::now();
+    entry_stamped_ = true;
+  }
   asio::awaitable<void> write_out(std::chrono::milliseconds progress_timeout);
   asio::awaitable<void> wait_for_reader();
-  void wake() noexcept { wake_.cancel(); }
+  /// Lets the states waiting for replies go on, later (the waiter is posted).
+  void wake() noexcept {
+    if (!waiter_) return;
+    auto w = std::move(*waiter_);
+    waiter_.reset();
+    asio::post(std::move(w));
+  }
+  /// The same, now: the reader calls it once its buffer is consumed, so that the states
+  /// write the next group in this turn (one scheduler round and one poll less per group).
+  void resume_states() {
+    if (!waiter_) return;
+    auto w = std::move(*waiter_);
+    waiter_.reset();
+    asio::dispatch(std::move(w));
+  }
+  /// Destroys a waiter no one will resume: the reader's frame is being destroyed unfinished
+  /// (its io_context shuts down). The waiter owns the states' frames, and so this session.
+  void drop_waiter() noexcept {
+    if (!waiter_) return;
+    auto w = std::move(*waiter_);
+    waiter_.reset();
+  }
   /// A written command waits for its reply: bytes from the server are expected.
   bool reply_due() const noexcept { return head_ < pending_.size() && pending_[head_].sent; }
   void arm_read_deadline() noexcept {
@@ -523,7 +560,17 @@ class session {
   bool on_reply(const reply& r);
   asio::awaitable<void> reader();
   asio::awaitable<bool> park_reader();
-  asio::awaitable<void> watchdog();
+  /// Checks the deadlines, then waits on the timer until the next one is due; ends (as a
+  /// helper) once the session stops or a deadline has passed.
+  void watch();
+  /// The reader and the watchdog run beside the states until `stop()`; the runner waits for
+  /// both to end (each calls this once) before the session goes away.
+  void helper_ended() noexcept {
+    --helpers_;
+    wake();
+  }
+  /// Parks the states until `wake()` or `resume_states()` (or a cancellation) lets them go on.
+  asio::awaitable<void> wait_for_wake();
   void stop() noexcept;
   void finalize();
 
@@ -561,13 +608,14 @@ class session {
   int local_state_ = 0;
   std::vector<long> connection_states_;  // by state ID + 1 (slot 0 outside any state)
   void* state_closure_ = nullptr;
-  clock::time_point entered_at_{};
+  mutable clock::time_point entered_at_{};
+  mutable bool entry_stamped_ = true;
   int (*stage_fn_)(const session&, const void*) = nullptr;
   const void* stage_ctx_ = nullptr;
   const char* (*tostring_fn_)(int) = nullptr;
   transition requested_ = transition::next();
   bool has_request_ = false;
-  std::vector<std::string_view> names_;  // state names by ID, for results
+  std::span<const std::string_view> names_;  // state names by ID (the runner's), for results
   int decider_ = -1;                     // the state whose reply is being handled
 
   // output
@@ -579,12 +627,19 @@ class session {
 
   // input
   reply_parser parser_;
-  std::array<char, 2048> in_{};
+  // Replies are small: reads start with 512 bytes, allocated when the first read starts,
+  // and the buffer doubles (to 8 KiB at most) after a read that fills it.
+  std::vector<char> in_;
   std::size_t in_begin_ = 0, in_end_ = 0;
   bool stopped_ = false;
 
   // time
-  asio::steady_timer timer_, wake_, park_;
+  asio::steady_timer timer_, park_;
+  // The states waiting in `wait_for_reader`, and whether the reader owes them a resume.
+  using waiter = asio::async_result<asio::use_awaitable_t<>, void()>::handler_type;
+  std::optional<waiter> waiter_;
+  bool resume_due_ = false;
+  int helpers_ = 0;
   bool reader_paused_ = false;
   bool plaintext_after_starttls_ = false;
   bool authenticated_ = false;

@@ -52,14 +52,14 @@ class transport {
     auto layer = provider.wrap(socket_, server_name);
     if (!layer) co_return std::make_error_code(std::errc::not_supported);
     const std::error_code ec = co_await layer->handshake();
-    status_ = layer->status();
+    status_ = std::make_unique<tls_status>(layer->status());
     if (!ec) tls_ = std::move(layer);
     co_return ec;
   }
 
   /// Whether TLS is on, and what it is (the last handshake's outcome when it failed).
   bool secure() const noexcept { return tls_ != nullptr; }
-  const tls_status& tls() const noexcept { return status_; }
+  const tls_status& tls() const noexcept { return status_ ? *status_ : no_tls_; }
 
   /// Cancels pending reads and writes; they complete with `operation_aborted`.
   void cancel() noexcept {
@@ -83,15 +83,23 @@ class transport {
         buffer, asio::experimental::as_tuple(asio::use_awaitable));
     co_return io_result{ec, n};
   }
+  // What the socket takes at once is written without a completion round trip (a command
+  // group usually fits the send buffer); the rest, if any, asynchronously.
   asio::awaitable<io_result> plain_write(asio::const_buffer buffer) {
-    auto [ec, n] = co_await asio::async_write(socket_, buffer,
-                                              asio::experimental::as_tuple(asio::use_awaitable));
-    co_return io_result{ec, n};
+    std::error_code ec;
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    std::size_t done = ec ? 0 : socket_.write_some(buffer, ec);
+    if (ec == asio::error::would_block) ec.clear();
+    if (ec || done == buffer.size()) co_return io_result{ec, done};
+    auto [rest_ec, rest] = co_await asio::async_write(
+        socket_, buffer + done, asio::experimental::as_tuple(asio::use_awaitable));
+    co_return io_result{rest_ec, done + rest};
   }
 
   socket_type socket_;
   std::unique_ptr<tls_layer> tls_;
-  tls_status status_;
+  std::unique_ptr<tls_status> status_;  // from the first handshake on: most sessions have none
+  static inline const tls_status no_tls_{};
 };
 
 }  // namespace smtpipe

@@ -198,6 +198,7 @@ inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progre
     wake();
     co_return;
   }
+  stamp_entry();
   // From here on the server may answer every queued command.
   const bool front_was_unsent = head_ < pending_.size() && !pending_[head_].sent;
   for (std::size_t i = head_; i < pending_.size(); ++i) pending_[i].sent = true;
@@ -235,10 +236,23 @@ inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progre
   if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
 }
 
+inline asio::awaitable<void> session::wait_for_wake() {
+  struct on_cancel {
+    session* s;
+    void operator()(asio::cancellation_type) const { s->wake(); }
+  };
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [this](waiter w) {
+        auto slot = asio::get_associated_cancellation_slot(w);
+        if (slot.is_connected()) slot.template emplace<on_cancel>(on_cancel{this});
+        waiter_.emplace(std::move(w));
+      },
+      asio::use_awaitable);
+}
+
 inline asio::awaitable<void> session::wait_for_reader() {
-  using asio::experimental::as_tuple;
-  wake_.expires_at(clock::time_point::max());
-  co_await wake_.async_wait(as_tuple(asio::use_awaitable));
+  stamp_entry();
+  co_await wait_for_wake();
   if (!broken_ && head_ < pending_.size()) {
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {
@@ -293,7 +307,7 @@ inline bool session::on_reply(const reply& r) {
     pending_.clear();
     head_ = 0;
     read_deadline_ = clock::time_point::max();
-    wake();
+    resume_due_ = true;  // once every byte read so far is parsed (reader)
   } else {
     arm_read_deadline();
   }
@@ -302,6 +316,14 @@ inline bool session::on_reply(const reply& r) {
 
 inline asio::awaitable<void> session::reader() {
   using asio::experimental::as_tuple;
+  // If this frame is destroyed unfinished (its io_context shuts down), nothing will resume
+  // the states: their waiter is destroyed with it, as Asio destroys pending handlers.
+  struct drop_unresumed_waiter {
+    session& s;
+    ~drop_unresumed_waiter() {
+      if (!s.stopped_ && !s.broken_ && std::uncaught_exceptions() == 0) s.drop_waiter();
+    }
+  } guard{*this};
   for (;;) {
     while (in_begin_ < in_end_) {
       const auto res = parser_.parse({in_.data() + in_begin_, in_end_ - in_begin_});
@@ -317,6 +339,17 @@ inline asio::awaitable<void> session::reader() {
       if (!on_reply(parser_.get())) co_return;
       if (reader_paused_) break;
     }
+    if (resume_due_) {
+      resume_due_ = false;
+      // Every byte read is parsed: bytes after the group's last reply would have been
+      // unsolicited, so the next group may go out now, before the next read.
+      if (stopped_ || broken_ || reader_paused_) {
+        wake();
+      } else {
+        resume_states();
+        continue;
+      }
+    }
     // After a failure that left the conversation in step, QUIT's reply is still read.
     if (stopped_ || broken_) co_return;
     if (reader_paused_) {
@@ -325,6 +358,7 @@ inline asio::awaitable<void> session::reader() {
       continue;
     }
     in_begin_ = in_end_ = 0;
+    if (in_.empty()) in_.resize(512);
     auto [ec, n] = co_await io_.read_some(asio::buffer(in_));
     if (ec) {
       // Closed by stop(), or cancelled by the session itself once it gave up the connection
@@ -348,46 +382,47 @@ inline asio::awaitable<void> session::reader() {
       co_return;
     }
     in_end_ = n;
+    if (n == in_.size() && n < 8192) in_.resize(2 * n);
   }
 }
 
-inline asio::awaitable<void> session::watchdog() {
-  using asio::experimental::as_tuple;
-  while (!stopped_) {
-    const auto now = clock::now();
-    const auto due = std::min({read_deadline_, write_deadline_, session_deadline_});
-    if (due <= now) {
-      broken_ = true;
-      io_.cancel();
-      if (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit &&
-          due != session_deadline_) {
-        // A late reply to QUIT is only worth a note: everything else is settled.
-        if (options_.observer) options_.observer->note(*this, "no reply to QUIT");
-        pending_.clear();
-        head_ = 0;
-        wake();
-        co_return;
-      }
-      // Name the stage of what is late: the reply due, or the body being written.
-      const int late_stage = in_body_ ? int(stage::sending_body)
-                             : head_ < pending_.size()
-                                 ? int(waiting_stage(pending_[head_].kind))
-                                 : stage_code();
-      if (!error_) {
-        set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
-        result_.error_stage = late_stage;
-      }
-      io_.cancel();
-      wake();
-      co_return;
-    }
+// The watchdog is a timer callback, not a coroutine: an idle session pays one timer wait.
+inline void session::watch() {
+  if (stopped_) return helper_ended();
+  const auto now = clock::now();
+  const auto due = std::min({read_deadline_, write_deadline_, session_deadline_});
+  if (due > now) {
     timer_.expires_at(std::min(due, now + tick_));
-    auto [ec] = co_await timer_.async_wait(as_tuple(asio::use_awaitable));
-    if (ec) {
-      auto cs = co_await asio::this_coro::cancellation_state;
-      if (stopped_ || cs.cancelled() != asio::cancellation_type::none) co_return;
-    }
+    timer_.async_wait([this](std::error_code) {
+      try {
+        watch();
+      } catch (...) {  // an observer threw: the session ends, the watchdog with it
+        set_error(make_error_code(errc::state_failed));
+        broken_ = true;
+        stop();
+        helper_ended();
+      }
+    });
+    return;
   }
+  broken_ = true;
+  io_.cancel();
+  if (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit &&
+      due != session_deadline_) {
+    // A late reply to QUIT is only worth a note: everything else is settled.
+    if (options_.observer) options_.observer->note(*this, "no reply to QUIT");
+    pending_.clear();
+    head_ = 0;
+  } else if (!error_) {
+    // Name the stage of what is late: the reply due, or the body being written.
+    const int late_stage = in_body_ ? int(stage::sending_body)
+                           : head_ < pending_.size() ? int(waiting_stage(pending_[head_].kind))
+                                                     : stage_code();
+    set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
+    result_.error_stage = late_stage;
+  }
+  wake();
+  helper_ended();
 }
 
 inline void session::start() {
@@ -417,6 +452,7 @@ inline asio::awaitable<bool> session::park_reader() {
 }
 
 inline asio::awaitable<std::error_code> session::start_tls() {
+  stamp_entry();
   if (!options_.tls_provider) co_return make_error_code(errc::tls_not_available);
   if (plaintext_after_starttls_) {
     if (options_.observer)
@@ -446,7 +482,7 @@ inline void session::stop() noexcept {
   stopped_ = true;
   io_.close();
   timer_.cancel();
-  wake_.cancel();
+  wake();
   park_.cancel();
 }
 
