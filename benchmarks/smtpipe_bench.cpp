@@ -90,21 +90,19 @@ struct probe {
 
 using bench_pipeline = smtpipe::pipeline<smtpipe::insert_after<smtpipe::state_id::head, probe>>;
 
-template <class Pipeline>
-asio::awaitable<void> one_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
-                                  std::span<const smtpipe::message> messages,
-                                  smtpipe::session_options options) {
-  smtpipe::session_result r =
-      co_await smtpipe::run_session(std::move(socket), pipeline, messages, std::move(options));
+// What each session reports when it ends. The session is spawned with this as its
+// completion handler: no coroutine of the benchmark's own is kept per session.
+void tally(std::exception_ptr failure, const smtpipe::session_result& r) {
   for (const auto& m : r.messages)
     for (const auto& rr : m.recipients) {
       if (rr.status == smtpipe::delivery_status::delivered) ++bench.delivered;
       else ++bench.failed_recipients;
     }
-  if (r.error) {
+  if (failure || r.error) {
     ++bench.session_errors;
     std::lock_guard lock(bench.mutex);
-    if (bench.first_error.empty()) bench.first_error = r.error.message() + ": " + r.error_text;
+    if (bench.first_error.empty())
+      bench.first_error = failure ? "exception" : r.error.message() + ": " + r.error_text;
   }
   ++bench.finished;
 }
@@ -127,7 +125,7 @@ asio::awaitable<void> start_all(asio::ip::tcp::endpoint ep, const Pipeline& pipe
     std::span<const smtpipe::message> mine(messages.data(), static_cast<std::size_t>(n));
     auto& socket = sockets[static_cast<std::size_t>(s)];
     auto ex = socket.get_executor();
-    asio::co_spawn(ex, one_session(std::move(socket), pipeline, mine, options), asio::detached);
+    asio::co_spawn(ex, smtpipe::run_session(std::move(socket), pipeline, mine, options), tally);
   }
 }
 
