@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace smtpipe {
 
@@ -30,7 +31,8 @@ struct type_list {
 
 namespace hana = boost::hana;
 
-// The leaves of a registration's state: the state itself, or a group's states, recursively.
+// The leaves of a registration's state: the state itself, or a group's states, recursively,
+// flattened with Hana at compile time.
 template <class S>
 struct leaves_of {
   static constexpr auto value = hana::make_tuple(hana::type_c<S>);
@@ -95,35 +97,66 @@ struct check_name_unique {
   static constexpr bool value = NameUnique;
 };
 
+// Name equality for constant evaluation, cheaper there than `std::string_view::operator==`.
+constexpr bool same_name(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+// Every type of a list as a distinct base `slot<index, type>`: the index of a type is then
+// deduced from the derived-to-base conversion, without comparing it to every other type.
+template <std::size_t I, class T>
+struct slot {};
+template <class Indices, class... T>
+struct slots;
+template <std::size_t... I, class... T>
+struct slots<std::index_sequence<I...>, T...> : slot<I, T>... {};
+
+inline constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
+
+// The index of `S`; `no_slot` if `S` is not in the list or is in it more than once (the
+// deduction of `I` then fails).
+template <class S, std::size_t I>
+constexpr std::size_t slot_of(const slot<I, S>*) noexcept {
+  return I;
+}
+template <class S>
+constexpr std::size_t slot_of(const void*) noexcept {
+  return no_slot;
+}
+
 template <class List>
 struct pipeline_info;
 
 template <class... T>
 struct pipeline_info<type_list<T...>> {
   static constexpr std::size_t count = sizeof...(T);
+  using index = slots<std::index_sequence_for<T...>, T...>;
 
+  // The index of `S` if the list holds it exactly once, else `no_slot`.
   template <class S>
-  static constexpr std::size_t occurrences() {
-    return (std::size_t{0} + ... + std::size_t{std::is_same_v<S, T>});
-  }
-
-  template <class S>
-  static constexpr std::size_t index_of() {
-    constexpr std::array<bool, count + 1> same{std::is_same_v<S, T>..., false};
-    std::size_t i = 0;
-    while (i < count && !same[i]) ++i;
-    return i;
-  }
-
-  template <class S>
-  static constexpr bool name_unique() {
-    constexpr std::string_view name = name_of<S>();
-    for (auto builtin : builtin_state_names)
-      if (builtin == name) return false;
-    return (std::size_t{0} + ... + std::size_t{name_of<T>() == name}) == 1;
+  static constexpr std::size_t unique_index() noexcept {
+    return slot_of<S>(static_cast<const index*>(nullptr));
   }
 
   static constexpr std::array<std::string_view, count + 1> names{name_of<T>()..., {}};
+
+  // Whether the name of the state at `k` differs from every built-in name and every other
+  // state's name: all pairs compared once per pipeline, not once per state.
+  static constexpr std::array<bool, count + 1> name_unique = [] {
+    std::array<bool, count + 1> unique{};
+    for (std::size_t k = 0; k < count; ++k) {
+      unique[k] = true;
+      for (auto builtin : builtin_state_names)
+        if (same_name(builtin, names[k])) unique[k] = false;
+    }
+    for (std::size_t k = 0; k < count; ++k)
+      for (std::size_t j = k + 1; j < count; ++j)
+        if (same_name(names[j], names[k])) unique[k] = unique[j] = false;
+    return unique;
+  }();
 };
 
 // IDs an anchor may name when the flattened registration `k` is made.
@@ -181,21 +214,20 @@ struct pipeline_data {
     return result;
   }();
 
-  template <class S>
+  // The checks of the state `S` at index `K`.
+  template <std::size_t K, class S>
   static constexpr bool check() {
-    constexpr std::size_t k = info::template index_of<S>();
+    constexpr bool unique = info::template unique_index<S>() == K;
     return check_named<S, !name_of<S>().empty()>::value &&
-           check_unique<S, info::template occurrences<S>() == 1 &&
-                               builtin_state_id<S> < 0>::value &&
-           check_name_unique<S, info::template occurrences<S>() != 1 ||
-                                      info::template name_unique<S>()>::value &&
-           check_anchor<anchors[k], S, anchor_known(anchors[k], k)>::value;
+           check_unique<S, (unique && builtin_state_id<S> < 0)>::value &&
+           check_name_unique<S, (!unique || info::name_unique[K])>::value &&
+           check_anchor<anchors[K], S, anchor_known(anchors[K], K)>::value;
   }
-  template <class... S>
-  static constexpr bool check_all(type_list<S...>) {
-    return (true && ... && check<S>());
+  template <class... S, std::size_t... K>
+  static constexpr bool check_all(type_list<S...>, std::index_sequence<K...>) {
+    return (true && ... && check<K, S>());
   }
-  static constexpr bool valid = check_all(custom_states{});
+  static constexpr bool valid = check_all(custom_states{}, std::make_index_sequence<count>{});
 };
 
 }  // namespace detail
@@ -231,9 +263,10 @@ class pipeline {
     if constexpr (builtin_state_id<State> >= 0) {
       return builtin_state_id<State>;
     } else {
-      static_assert(data_::info::template occurrences<State>() == 1,
+      constexpr std::size_t k = data_::info::template unique_index<State>();
+      static_assert(k != detail::no_slot,
                     "smtpipe::pipeline::id_of<State>: State is not a state of this pipeline");
-      return state_id::first_custom + static_cast<int>(data_::info::template index_of<State>());
+      return state_id::first_custom + static_cast<int>(k);
     }
   }
 

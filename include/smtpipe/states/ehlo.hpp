@@ -19,9 +19,8 @@ struct ehlo {
 
   asio::awaitable<transition> run(session& s) {
     s.reset_capabilities();
-    if (auto ec = co_await s.exchange(command_kind::ehlo, [&](std::string& out) {
-          return format_ehlo(out, s.options().helo_name);
-        }))
+    if (auto ec = co_await s.exchange(command_kind::ehlo,
+                                      detail::bound_format{format_ehlo, s.options().helo_name}))
       co_return s.fail_session(ec);
     const reply& r = s.last_reply();
     if (r.code == 250) {

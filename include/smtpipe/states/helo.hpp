@@ -17,9 +17,8 @@ struct helo {
   static bool applies(const session& s) { return !s.esmtp(); }
 
   asio::awaitable<transition> run(session& s) {
-    if (auto ec = co_await s.exchange(command_kind::helo, [&](std::string& out) {
-          return format_helo(out, s.options().helo_name);
-        }))
+    if (auto ec = co_await s.exchange(command_kind::helo,
+                                      detail::bound_format{format_helo, s.options().helo_name}))
       co_return s.fail_session(ec);
     const reply& r = s.last_reply();
     if (r.code == 250) co_return transition::next();
