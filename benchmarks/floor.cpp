@@ -17,14 +17,10 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
+
+#include "peers/common.hpp"
 
 namespace {
 
@@ -97,29 +93,9 @@ void session(int port, long count, const std::string& body) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0;
-  long count = 1, sessions = 1;
-  std::string body_path;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view a = argv[i];
-    if (a == "--port") port = std::atoi(argv[i + 1]);
-    else if (a == "--count") count = std::atol(argv[i + 1]);
-    else if (a == "--sessions") sessions = std::atol(argv[i + 1]);
-    else if (a == "--body") body_path = argv[i + 1];
-  }
-  std::ifstream f(body_path, std::ios::binary);
-  if (!port || !f || sessions < 1) {
-    std::fprintf(stderr, "usage: %s --port P --count N --sessions C --body FILE\n", argv[0]);
-    return 64;
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string body = ss.str();  // canonical: CRLF lines, ends in CRLF, no leading "."
-  std::vector<std::thread> threads;
-  for (long s = 0; s < sessions; ++s) {
-    const long n = count / sessions + (s < count % sessions ? 1 : 0);
-    threads.emplace_back(session, port, n, std::cref(body));
-  }
-  for (auto& t : threads) t.join();
+  peer::options o;
+  if (!peer::parse(argc, argv, o)) return 64;
+  // o.body is canonical: CRLF lines, ending in CRLF, none starting with ".".
+  peer::run_sessions(o, [&](long n) { session(o.port, n, o.body); });
   return failed ? 1 : 0;
 }

@@ -8,11 +8,12 @@ C concurrent tasks on one event loop, each with its own aiosmtplib.SMTP connecti
 its share of N messages with sendmail() (lock-step). asyncio sets TCP_NODELAY itself.
 Exits 1 unless every message was accepted.
 """
-import argparse
 import asyncio
 import sys
 
 import aiosmtplib
+
+from peer_common import parse_args, shares
 
 
 async def session(port, count, body):
@@ -28,20 +29,12 @@ async def session(port, count, body):
 
 
 async def run(a, body):
-    counts = [a.count // a.sessions + (1 if s < a.count % a.sessions else 0) for s in range(a.sessions)]
-    results = await asyncio.gather(*(session(a.port, n, body) for n in counts))
+    results = await asyncio.gather(*(session(a.port, n, body) for n in shares(a.count, a.sessions)))
     return sum(results)
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--count", type=int, default=1)
-    p.add_argument("--sessions", type=int, default=1)
-    p.add_argument("--body", required=True)
-    a = p.parse_args()
-    with open(a.body, "rb") as f:
-        body = f.read()
+    a, body = parse_args(__doc__.splitlines()[0])
     return 0 if asyncio.run(run(a, body)) == a.count else 1
 
 

@@ -11,14 +11,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
+
+#include "common.hpp"
 
 namespace {
 
@@ -64,29 +61,10 @@ void session(int port, long count, const std::string& body) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0;
-  long count = 1, sessions = 1;
-  std::string body_path;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view a = argv[i];
-    if (a == "--port") port = std::atoi(argv[i + 1]);
-    else if (a == "--count") count = std::atol(argv[i + 1]);
-    else if (a == "--sessions") sessions = std::atol(argv[i + 1]);
-    else if (a == "--body") body_path = argv[i + 1];
-  }
-  std::ifstream f(body_path, std::ios::binary);
-  if (!port || !f || sessions < 1) {
-    std::fprintf(stderr, "usage: %s --port P --count N --sessions C --body FILE\n", argv[0]);
-    return 64;
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string body = ss.str();
+  peer::options o;
+  if (!peer::parse(argc, argv, o)) return 64;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  std::vector<std::thread> threads;
-  for (long s = 0; s < sessions; ++s)
-    threads.emplace_back(session, port, count / sessions + (s < count % sessions ? 1 : 0), std::cref(body));
-  for (auto& t : threads) t.join();
+  peer::run_sessions(o, [&](long n) { session(o.port, n, o.body); });
   curl_global_cleanup();
-  return delivered == count ? 0 : 1;
+  return delivered == o.count ? 0 : 1;
 }

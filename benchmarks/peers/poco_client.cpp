@@ -13,13 +13,11 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
-#include <string_view>
-#include <thread>
-#include <vector>
+
+#include "common.hpp"
 
 namespace {
 
@@ -51,31 +49,8 @@ void session(int port, long count, const std::string& body, bool nodelay) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0;
-  long count = 1, sessions = 1;
-  bool nodelay = true;
-  std::string body_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    const char* v = i + 1 < argc ? argv[i + 1] : "";
-    if (a == "--port") port = std::atoi(v), ++i;
-    else if (a == "--count") count = std::atol(v), ++i;
-    else if (a == "--sessions") sessions = std::atol(v), ++i;
-    else if (a == "--body") body_path = v, ++i;
-    else if (a == "--nagle") nodelay = false;
-  }
-  std::ifstream f(body_path, std::ios::binary);
-  if (!port || !f || sessions < 1) {
-    std::fprintf(stderr, "usage: %s --port P --count N --sessions C --body FILE [--nagle]\n", argv[0]);
-    return 64;
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string body = ss.str();
-  std::vector<std::thread> threads;
-  for (long s = 0; s < sessions; ++s)
-    threads.emplace_back(session, port, count / sessions + (s < count % sessions ? 1 : 0),
-                         std::cref(body), nodelay);
-  for (auto& t : threads) t.join();
-  return delivered == count ? 0 : 1;
+  peer::options o;
+  if (!peer::parse(argc, argv, o, " [--nagle]")) return 64;
+  peer::run_sessions(o, [&](long n) { session(o.port, n, o.body, !o.nagle); });
+  return delivered == o.count ? 0 : 1;
 }

@@ -7,11 +7,12 @@ One thread per connection (C threads), each sending its share of N messages over
 smtplib.SMTP connection with sendmail() (MAIL, RCPT, DATA, lock-step; smtplib does not
 pipeline). TCP_NODELAY is set on each socket. Exits 1 unless every message was accepted.
 """
-import argparse
 import smtplib
 import socket
 import sys
 import threading
+
+from peer_common import parse_args, shares
 
 
 def session(port, count, body, counts, index):
@@ -24,18 +25,10 @@ def session(port, count, body, counts, index):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--count", type=int, default=1)
-    p.add_argument("--sessions", type=int, default=1)
-    p.add_argument("--body", required=True)
-    a = p.parse_args()
-    with open(a.body, "rb") as f:
-        body = f.read()
+    a, body = parse_args(__doc__.splitlines()[0])
     counts = [0] * a.sessions
     threads = []
-    for s in range(a.sessions):
-        n = a.count // a.sessions + (1 if s < a.count % a.sessions else 0)
+    for s, n in enumerate(shares(a.count, a.sessions)):
         t = threading.Thread(target=session, args=(a.port, n, body, counts, s))
         t.start()
         threads.append(t)

@@ -1,14 +1,16 @@
 """Servers on loopback for smtpipe's interoperability tests and benchmarks: helpers shared by
 tests/interop/interop.py and benchmarks/bench.py (standard library only).
 
-- `free_port()`, `port_open(port)`, `wait_until(predicate, timeout)`;
+- `free_port(host)`, `port_open(port, host)`, `wait_until(predicate, timeout)`;
+- `read_pid(path)`, `read_text(path)`, `kill_when_lingering(pid)`, `stop_process(proc)`: the
+  pieces every server wrapper stops its processes with;
 - `PrivatePostfix(base, main_cf, master_cf, files)`: a Postfix instance of its own, in a
   directory of its own (config, queue, data and log), started with `postfix -c` and stopped
   (its master killed if `postfix stop` does not end it) whatever happens;
 - `SmtpSink(workdir, flags, ...)`: Postfix's smtp-sink on a free loopback port.
 
 Postfix must be installed (scripts/install-deps.sh) and started as root: it drops privileges to
-its own users. Nothing here listens on anything but 127.0.0.1.
+its own users. Nothing here listens on anything but loopback (127.0.0.1, or ::1 where asked).
 """
 import os
 import pwd
@@ -34,18 +36,62 @@ def wait_until(predicate, timeout, interval=0.05):
         time.sleep(interval)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def port_open(port):
+def port_open(port, host="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
+
+
+def host_port(host, port):
+    """`host:port`, with brackets around an IPv6 address."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def read_pid(path):
+    """The process ID in a pid file, or None."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def read_text(path):
+    """A log file's text ("" when it is missing)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def kill_when_lingering(pid, timeout=10):
+    """SIGKILL for a master process we started and asked to stop, if it is still there after
+    `timeout` seconds; its children follow it."""
+    if pid and not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), timeout):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def stop_process(proc, ask=None):
+    """Stops a child process: `ask()` (SIGTERM by default), then SIGKILL after 5 seconds."""
+    if proc and proc.poll() is None:
+        (ask or proc.terminate)()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 # The services a private instance needs; "{smtp}" is the smtpd listener's line(s).
@@ -155,11 +201,7 @@ class PrivatePostfix:
                                     f"\n{self.log()[-2000:]}")
 
     def master_pid(self):
-        try:
-            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
+        return read_pid(os.path.join(self.spool, "pid", "master.pid"))
 
     def stop(self):
         if not self.started:
@@ -167,29 +209,23 @@ class PrivatePostfix:
         self.started = False
         pid = self.master_pid()
         subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True, timeout=60)
-        if pid and not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10):
-            try:
-                os.kill(pid, signal.SIGKILL)  # the master we started; its children follow it
-            except ProcessLookupError:
-                pass
+        kill_when_lingering(pid)
 
     def log(self):
-        try:
-            with open(os.path.join(self.logdir, "maillog"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(os.path.join(self.logdir, "maillog"))
 
 
 class SmtpSink:
-    """Postfix's smtp-sink on a free loopback port; `flags` are smtp-sink options."""
+    """Postfix's smtp-sink on a free loopback port of `host`; `flags` are smtp-sink options."""
 
-    def __init__(self, directory, flags=(), backlog=1024, hostname="sink.example.test"):
+    def __init__(self, directory, flags=(), backlog=1024, hostname="sink.example.test",
+                 host="127.0.0.1"):
         self.dir = directory
         self.flags = list(flags)
         self.backlog = backlog
         self.hostname = hostname
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         self.proc = None
 
     def start(self):
@@ -202,20 +238,14 @@ class SmtpSink:
         cmd = [tool, *self.flags, "-h", self.hostname]
         if os.geteuid() == 0:
             cmd += ["-u", "nobody"]
-        cmd += [f"127.0.0.1:{self.port}", str(self.backlog)]
+        cmd += [host_port(self.host, self.port), str(self.backlog)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
-        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port), 10) \
+        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port, self.host), 10) \
                 or self.proc.poll() is not None:
             out = self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None else ""
             raise ServerUnavailable(f"smtp-sink did not start ({' '.join(cmd)}): {out.strip()}")
         self.command = cmd
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)

@@ -5,25 +5,17 @@
 // for DATA exactly one "\r\n.\r\n" (counting the CRLF of the DATA command), at the end; no line
 // longer than allowed; and un-stuffing (and unfolding) gives back the body canonicalised by the
 // small reference below, which is written independently of the encoder.
+#include "fuzz_assert.hpp"
+
 #include <smtpipe/protocol/body_encoder.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                               \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (false)
 
 // Reference canonicaliser: the body as a list of lines, each ended by CR, LF or CRLF (or the end
 // of input). Returns false if the body has a NUL.

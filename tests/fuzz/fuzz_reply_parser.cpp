@@ -5,26 +5,18 @@
 // all three must give the same replies, the same final error and the same in_progress(). Every
 // reply must satisfy the grammar's invariants and the limits, and, where no cap can be reached,
 // the results must equal those of an independent line-by-line model of RFC 5321 section 4.2.
+#include "fuzz_assert.hpp"
+
 #include <smtpipe/protocol/reply_parser.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                               \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (false)
 
 struct outcome {
   int code = 0;

@@ -19,7 +19,9 @@ temporary directory) serve Postfix's STARTTLS listener and aiosmtpd's; Postfix's
 listener authenticates through a Dovecot auth service (passwd-file) started from the same
 directory. smtpipe-send's JSON ends with a {"session": ...} line that says what TLS did.
 
-The driver uses the Python standard library only. Run `scripts/install-deps.sh` first.
+The driver uses the Python standard library only, and the loopback server helpers it shares
+with benchmarks/bench.py (scripts/pylib/loopback_servers.py). Run `scripts/install-deps.sh`
+first.
 """
 import argparse
 import base64
@@ -29,13 +31,19 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
 import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "pylib"))
+from loopback_servers import (SBIN_PATH, PrivatePostfix, ServerUnavailable, SmtpSink,  # noqa: E402
+                              free_port, host_port, kill_when_lingering, read_pid, read_text,
+                              stop_process, wait_until)
 
 DOMAIN = "interop.test"
 MAILDIR_USER = "smtpipe-interop"
@@ -48,10 +56,6 @@ SENDER = "sender@example.org"
 
 class CheckFailed(Exception):
     """A check did not hold; the message says what was expected and what came."""
-
-
-class ServerUnavailable(Exception):
-    """The server under test could not be started."""
 
 
 def check(condition, message):
@@ -88,29 +92,6 @@ class Runner:
             return
         self.passed += 1
         print(f"ok   {self.server}: {name} ({time.monotonic() - start:.1f} s)", flush=True)
-
-
-def wait_until(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 # ---- messages and their canonical forms -----------------------------------------------------
@@ -212,8 +193,7 @@ class SendResult:
 
 
 def run_send(tool, recipients, body, port, extra=(), timeout=60, host="127.0.0.1"):
-    server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    args = [tool, "--server", server, "--json", "--transcript", "--helo", HELO,
+    args = [tool, "--server", host_port(host, port), "--json", "--transcript", "--helo", HELO,
             "--timeout-scale", "0.1", *extra, *recipients]
     if "-f" not in extra:
         args[1:1] = ["-f", SENDER]
@@ -337,7 +317,7 @@ service auth {{
         self.started = False
 
     def start(self):
-        tool = shutil.which("dovecot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+        tool = shutil.which("dovecot", path=SBIN_PATH)
         if not tool:
             raise ServerUnavailable("dovecot not found: install dovecot-core (scripts/install-deps.sh)")
         try:
@@ -366,37 +346,26 @@ service auth {{
         if not wait_until(lambda: os.path.exists(self.socket), 10):
             raise ServerUnavailable(f"dovecot made no auth socket {self.socket}: {self.log()[-1000:]}")
 
-    def master_pid(self):
-        try:
-            with open(os.path.join(self.dir, "run", "master.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
     def stop(self):
         if not self.started:
             return
         self.started = False
-        pid = self.master_pid()
+        pid = read_pid(os.path.join(self.dir, "run", "master.pid"))
         if pid:
             try:
                 os.kill(pid, signal.SIGTERM)  # the master we started stops its children
             except ProcessLookupError:
                 return
-            if not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10):
-                os.kill(pid, signal.SIGKILL)
+            kill_when_lingering(pid)
 
     def log(self):
-        try:
-            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(os.path.join(self.dir, "dovecot.log"))
 
 
 # ---- Postfix smtpd delivering to a Maildir --------------------------------------------------
 
-POSTFIX_MASTER_CF = """\
+# The listeners of the private instance (scripts/pylib adds the services every instance needs).
+POSTFIX_LISTENERS = """\
 # service type  private unpriv  chroot  wakeup  maxproc command
 {smtp_port} inet n - n - - smtpd
 {proxy_port} inet n - n - - smtpd
@@ -420,57 +389,22 @@ POSTFIX_MASTER_CF = """\
   -o smtpd_tls_auth_only=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 """
 
-POSTFIX_MAIN_CF = """\
-compatibility_level = 3.6
-config_directory = {etc}
-queue_directory = {spool}
-data_directory = {data}
-maillog_file = {log}/maillog
-maillog_file_prefixes = {log}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.{domain}
-mydomain = {domain}
+# Appended to the shared base main.cf; {etc} is filled in by PrivatePostfix.
+POSTFIX_MAIN_CF = f"""\
+myhostname = mx.{DOMAIN}
+mydomain = {DOMAIN}
 myorigin = $myhostname
-mydestination = {domain}, localhost
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+mydestination = {DOMAIN}, localhost
 smtpd_banner = $myhostname ESMTP smtpipe interop
-# Every local part of {domain} goes to one local user's Maildir.
+# Every local part of {DOMAIN} goes to one local user's Maildir.
 local_recipient_maps =
-luser_relay = {user}@localhost
+luser_relay = {MAILDIR_USER}@localhost
 home_mailbox = Maildir/
-alias_maps = hash:{etc}/aliases
-alias_database = hash:{etc}/aliases
 # Mixed results: some recipients refused for good, some for now.
-smtpd_recipient_restrictions = check_recipient_access texthash:{etc}/recipient_access,
+smtpd_recipient_restrictions = check_recipient_access texthash:{{etc}}/recipient_access,
     permit_mynetworks, reject_unauth_destination
 smtpd_authorized_xclient_hosts = 127.0.0.1
 # Strict about what the client may send: a bare LF anywhere, or a command sent ahead of a
@@ -482,7 +416,6 @@ smtpd_forbid_unauth_pipelining = yes
 local_header_rewrite_clients =
 always_add_missing_headers = no
 smtputf8_enable = no
-biff = no
 """
 
 RECIPIENT_ACCESS = f"""\
@@ -492,13 +425,11 @@ defer450@{DOMAIN} 450 4.2.0 mailbox busy, try again later
 """
 
 
-class Postfix:
+class Postfix(PrivatePostfix):
+    """The private instance of scripts/pylib with four listeners (plain, PROXY, STARTTLS,
+    submission) and local delivery to the Maildir of MAILDIR_USER."""
+
     def __init__(self, workdir, certs):
-        self.base = os.path.join(workdir, "postfix")
-        self.etc = os.path.join(self.base, "etc")
-        self.spool = os.path.join(self.base, "spool")
-        self.data = os.path.join(self.base, "data")
-        self.logdir = os.path.join(self.base, "log")
         self.certs = certs
         # The Dovecot auth socket the submission listener talks to (see Dovecot).
         self.sasl_socket = os.path.join(workdir, "dovecot", "auth-postfix")
@@ -506,20 +437,14 @@ class Postfix:
         while len(ports) < 4:
             ports.add(free_port())
         self.port, self.proxy_port, self.tls_port, self.submission_port = sorted(ports)
-        self.started = False
+        listeners = POSTFIX_LISTENERS.format(smtp_port=f"127.0.0.1:{self.port}",
+                                             proxy_port=f"127.0.0.1:{self.proxy_port}",
+                                             tls_port=f"127.0.0.1:{self.tls_port}",
+                                             submission_port=f"127.0.0.1:{self.submission_port}",
+                                             certs=certs, sasl_socket=self.sasl_socket)
+        super().__init__(os.path.join(workdir, "postfix"), POSTFIX_MAIN_CF, listeners,
+                         files={"recipient_access": RECIPIENT_ACCESS})
         self.delivered = set()  # Maildir files of this run, removed at the end
-
-    def requirements(self):
-        if os.geteuid() != 0:
-            raise ServerUnavailable("Postfix must be started as root (it drops to its own users)")
-        for tool in ("postfix", "postalias"):
-            if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin"):
-                raise ServerUnavailable(f"{tool} not found: install postfix (scripts/install-deps.sh)")
-        for user in ("postfix",):
-            try:
-                pwd.getpwnam(user)
-            except KeyError:
-                raise ServerUnavailable(f"no '{user}' user: is the postfix package installed?")
 
     def ensure_maildir_user(self):
         try:
@@ -539,63 +464,7 @@ class Postfix:
     def start(self):
         self.requirements()
         self.ensure_maildir_user()
-        for d in (self.etc, self.spool, self.data, self.logdir):
-            os.makedirs(d)
-        for d in (self.base, os.path.dirname(self.base)):  # the daemons must reach their dirs
-            os.chmod(d, 0o755)
-        pf = pwd.getpwnam("postfix")
-        os.chown(self.data, pf.pw_uid, pf.pw_gid)
-        with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(POSTFIX_MAIN_CF.format(etc=self.etc, spool=self.spool, data=self.data,
-                                           log=self.logdir, domain=DOMAIN, user=MAILDIR_USER))
-        with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(POSTFIX_MASTER_CF.format(smtp_port=f"127.0.0.1:{self.port}",
-                                             proxy_port=f"127.0.0.1:{self.proxy_port}",
-                                             tls_port=f"127.0.0.1:{self.tls_port}",
-                                             submission_port=f"127.0.0.1:{self.submission_port}",
-                                             certs=self.certs, sasl_socket=self.sasl_socket))
-        with open(os.path.join(self.etc, "aliases"), "w") as f:
-            f.write("postmaster: root\n")
-        with open(os.path.join(self.etc, "recipient_access"), "w") as f:
-            f.write(RECIPIENT_ACCESS)
-        self._run(["postalias", "-c", self.etc, os.path.join(self.etc, "aliases")], "newaliases")
-        self.started = True  # from here on, stop() must run
-        self._run(["postfix", "-c", self.etc, "start"], "postfix start", timeout=90)
-        if not wait_until(lambda: port_open(self.port), 20):  # master binds every listener at once
-            raise ServerUnavailable(f"Postfix started but does not listen on 127.0.0.1:{self.port}"
-                                    f"\n{self.log()[-2000:]}")
-
-    def _run(self, cmd, what, timeout=60):
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        if p.returncode != 0:
-            raise ServerUnavailable(f"{what} failed ({p.returncode}): {p.stderr.strip()}"
-                                    f"\n{self.log()[-2000:]}")
-
-    def master_pid(self):
-        try:
-            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
-    def stop(self):
-        if not self.started:
-            return
-        self.started = False
-        pid = self.master_pid()
-        subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True, timeout=60)
-        if pid and not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10):
-            try:
-                os.kill(pid, signal.SIGKILL)  # the master we started; its children follow it
-            except ProcessLookupError:
-                pass
-
-    def log(self):
-        try:
-            with open(os.path.join(self.logdir, "maillog"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        super().start(self.port)  # master binds every listener at once
 
     # -- what Postfix did with our messages
 
@@ -929,42 +798,15 @@ def postfix_cases(run, pf, args):
 DUMP_SEPARATOR = b"=====SMTPIPE-INTEROP-DUMP=====\n"
 
 
-class SmtpSink:
+class DumpingSink(SmtpSink):
+    """The smtp-sink of scripts/pylib, dumping every message it accepts to one file."""
+
     def __init__(self, workdir, name, flags, host="127.0.0.1"):
-        self.dir = os.path.join(workdir, "sink-" + name)
-        self.dump = os.path.join(self.dir, "dump")
-        self.flags = flags
-        self.host = host
-        self.port = free_port(host)
-        self.proc = None
-
-    def start(self):
-        tool = shutil.which("smtp-sink", path="/usr/sbin:/usr/bin:/usr/lib/postfix/sbin")
-        if not tool:
-            raise ServerUnavailable("smtp-sink not found: install postfix (scripts/install-deps.sh)")
-        os.makedirs(self.dir)
-        os.chmod(os.path.dirname(self.dir), 0o755)
-        os.chmod(self.dir, 0o777)  # smtp-sink writes as the unprivileged user
-        cmd = [tool, *self.flags, "-D", self.dump, "-S", DUMP_SEPARATOR.decode().replace("\n", "\\n"),
-               "-h", "sink.interop.test"]
-        if os.geteuid() == 0:
-            cmd += ["-u", "nobody"]
-        cmd += [f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}", "16"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        if not wait_until(lambda: self.proc.poll() is not None or port_open(self.port, self.host), 10) \
-                or self.proc.poll() is not None:
-            out = self.proc.stdout.read().decode(errors="replace") if self.proc.poll() is not None else ""
-            raise ServerUnavailable(f"smtp-sink did not start ({' '.join(cmd)}): {out.strip()}")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        directory = os.path.join(workdir, "sink-" + name)
+        self.dump = os.path.join(directory, "dump")
+        separator = DUMP_SEPARATOR.decode().replace("\n", "\\n")
+        super().__init__(directory, [*flags, "-D", self.dump, "-S", separator], backlog=16,
+                         hostname="sink.interop.test", host=host)
 
     def messages(self):
         """The dumped messages: (smtp-sink's own headers as a dict of lists, the message)."""
@@ -994,7 +836,7 @@ class SmtpSink:
 def sink_cases(run, args):
     def session(flags, copies, extra, body, check_mode, host="127.0.0.1"):
         def case():
-            sink = SmtpSink(args.workdir, f"{'p' if '-p' in flags else 'pipe'}-{token()[:6]}", flags, host)
+            sink = DumpingSink(args.workdir, f"{'p' if '-p' in flags else 'pipe'}-{token()[:6]}", flags, host)
             args.cleanups.append(sink.stop)
             sink.start()
             rcpts = [f"one@{DOMAIN}", f"two@{DOMAIN}"]
@@ -1078,13 +920,7 @@ class Aiosmtpd:
             raise ServerUnavailable(f"aiosmtpd did not start: {line.strip()} {self.proc.stderr.read().strip()}")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
 
     def messages(self):
         try:

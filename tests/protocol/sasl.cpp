@@ -1,5 +1,7 @@
 // Tests of the SASL mechanisms without cryptography: smtpipe/protocol/sasl_plain.hpp (RFC 4616),
 // sasl_login.hpp (draft-murchison-sasl-login) and sasl_xoauth2.hpp (Google's XOAUTH2).
+#include "support/sasl_checks.hpp"
+
 #include <smtpipe/protocol/base64.hpp>
 #include <smtpipe/protocol/sasl_login.hpp>
 #include <smtpipe/protocol/sasl_plain.hpp>
@@ -17,28 +19,9 @@ using namespace std::literals;
 using smtpipe::errc;
 using smtpipe::sasl_credentials;
 using smtpipe::sasl_mechanism;
-
-namespace {
-
-sasl_credentials creds(std::string user, std::string secret, std::string authzid = {}) {
-  sasl_credentials c;
-  c.authzid = std::move(authzid);
-  c.user = std::move(user);
-  c.secret = std::move(secret);
-  return c;
-}
-
-// After the exchange: no further challenge is acceptable, and one is refused.
-void check_finished(sasl_mechanism& m) {
-  CHECK_FALSE(m.expects_challenge());
-  std::string r = "stale";
-  CHECK(m.step("", r) == errc::sasl_bad_challenge);
-  CHECK(r.empty());
-  CHECK(m.step("more", r) == errc::sasl_bad_challenge);
-  CHECK_FALSE(m.expects_challenge());
-}
-
-}  // namespace
+using smtpipe::test::check_finished;
+using smtpipe::test::check_refused_input;
+using smtpipe::test::creds;
 
 // --- PLAIN -------------------------------------------------------------------------------------
 
@@ -83,10 +66,7 @@ TEST_CASE("PLAIN refuses NUL in any field and empty user or password [smtpipe]")
   };
   for (const auto& c : bad) {
     smtpipe::sasl_plain m(c);
-    std::string r = "junk";
-    CHECK(m.step("", r) == errc::invalid_argument);
-    CHECK(r.empty());
-    check_finished(m);
+    check_refused_input(m, "");
   }
 }
 
@@ -149,10 +129,7 @@ TEST_CASE("LOGIN refuses an authzid, an empty user and NUL before sending anythi
   };
   for (const auto& c : bad) {
     smtpipe::sasl_login m(c);
-    std::string r = "junk";
-    CHECK(m.step("Username:", r) == errc::invalid_argument);
-    CHECK(r.empty());
-    check_finished(m);
+    check_refused_input(m, "Username:");
   }
 }
 
@@ -213,10 +190,7 @@ TEST_CASE("XOAUTH2 refuses ^A, NUL, empty fields and an authzid [smtpipe]") {
   };
   for (const auto& c : bad) {
     smtpipe::sasl_xoauth2 m(c);
-    std::string r = "junk";
-    CHECK(m.step("", r) == errc::invalid_argument);
-    CHECK(r.empty());
-    check_finished(m);
+    check_refused_input(m, "");
   }
 }
 

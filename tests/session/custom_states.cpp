@@ -3,6 +3,7 @@
 // that throw or jump nowhere; snapshots; the transcript and its AUTH redaction.
 #include "smtpipe/session/next_state.hpp"
 #include "smtpipe/session/transcript.hpp"
+#include "support/conversation.hpp"
 #include "support/run.hpp"
 #include "support/script_server.hpp"
 #include "support/wire.hpp"
@@ -14,13 +15,12 @@
 
 using namespace smtpipe;
 using namespace std::chrono_literals;
+using test::ehlo_line;
+using test::ehlo_pipelining;
+using test::greeting;
 using test::script_server;
 
 namespace {
-
-const std::string greeting = "220 mx.example.org ESMTP\r\n";
-const std::string ehlo_pipelining = "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
-const std::string ehlo_line = "EHLO localhost\r\n";
 
 std::error_code fixed(std::string& out, std::string_view line) {
   out.append(line);
@@ -72,11 +72,10 @@ session_result xclient_conversation(const Pipeline& p, std::string& wire, std::v
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
       .send("250 ok\r\n250 ok\r\n550 5.1.1 no c\r\n354 go\r\n").expect_data()
       .expect("QUIT").send("250 2.0.0 queued\r\n221 bye\r\n");
-  srv.start();
   state_log log;
   auto options = test::fast_options(0.01);
   options.observer = &log;
-  auto r = test::deliver_to(io, srv.port(), two_recipients(), options, p);
+  auto r = test::start_and_deliver(io, srv, two_recipients(), options, p);
   CHECK(srv.failures().empty());
   wire = srv.received();
   entered = log.entered;
@@ -124,22 +123,28 @@ asio::awaitable<transition> hop_to_quit(session& s, void* closure) {
 }
 int unknown_stage(const session&, void*) { return int(stage::unknown); }
 
+/// A runtime state that runs `callback` with `closure`, in no particular stage.
+smtp_state runtime_state(std::string name, smtp_state::callback_fn callback,
+                         void* closure = nullptr) {
+  smtp_state st;
+  st.name = std::move(name);
+  st.callback = callback;
+  st.tostage = &unknown_stage;
+  st.tostring = &default_tostring;
+  st.closure = closure;
+  return st;
+}
+
 }  // namespace
 
 TEST_CASE("smtp_next_state in a runtime state replaces the default next state [smtpipe]") {
   state_machine m;
-  smtp_state hop;
-  hop.name = "hop";
-  hop.callback = &hop_to_quit;
-  hop.tostage = &unknown_stage;
-  hop.tostring = &default_tostring;
-  hop.closure = &m;
-  REQUIRE(m.register_state(hop, state_id::ehlo) == state_id::first_custom);
+  REQUIRE(m.register_state(runtime_state("hop", &hop_to_quit, &m), state_id::ehlo) ==
+          state_id::first_custom);
   asio::io_context io;
   script_server srv(io);
   srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), two_recipients(), test::fast_options(0.01), m);
+  auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), m);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(srv.received() == ehlo_line + "QUIT\r\n");
@@ -190,15 +195,11 @@ void probe_free(session&, void* state_closure, void* closure) {
 int probe_tostage(const session& s, void*) { return s.local_state(); }
 
 smtp_state probe_state(probe_data& d) {
-  smtp_state st;
-  st.name = "probe";
+  smtp_state st = runtime_state("probe", &probe_callback, &d);
   st.init_local_state = int(stage::during_data);
   st.setup = &probe_setup;
-  st.callback = &probe_callback;
   st.free = &probe_free;
   st.tostage = &probe_tostage;
-  st.tostring = &default_tostring;
-  st.closure = &d;
   return st;
 }
 
@@ -259,8 +260,7 @@ session_result after_ehlo(const Pipeline& p, std::string& wire) {
   asio::io_context io;
   script_server srv(io);
   srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), two_recipients(), test::fast_options(0.01), p);
+  auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), p);
   CHECK(srv.failures().empty());
   wire = srv.received();
   return r;
@@ -311,26 +311,25 @@ asio::awaitable<transition> send_noop(session& s, void*) {
     co_return s.fail_session(ec);
   co_return transition::next();
 }
+
+// The pipelined transaction of two_recipients(), both accepted, then QUIT.
+script_server& deliver_two(script_server& srv) {
+  return srv.expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
+      .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
+      .expect("QUIT").send("250 queued\r\n221 bye\r\n");
+}
 }  // namespace
 
 TEST_CASE("a session keeps the snapshot it started with when a state is registered meanwhile [smtpipe]") {
   state_machine m;
-  smtp_state late;
-  late.name = "late";
-  late.callback = &send_noop;
-  late.tostage = &unknown_stage;
-  late.tostring = &default_tostring;
+  const smtp_state late = runtime_state("late", &send_noop);
   int id = -1;
   {
     asio::io_context io;
     script_server srv(io);
-    srv.call([&] { id = m.register_state(late, state_id::ehlo); })  // the session has started
-        .send(greeting).expect("EHLO").send(ehlo_pipelining)
-        .expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
-        .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-        .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-    srv.start();
-    auto r = test::deliver_to(io, srv.port(), two_recipients(), test::fast_options(0.01), m);
+    srv.call([&] { id = m.register_state(late, state_id::ehlo); });  // the session has started
+    deliver_two(srv.send(greeting).expect("EHLO").send(ehlo_pipelining));
+    auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), m);
     CHECK(srv.failures().empty());
     CHECK(id == state_id::first_custom);
     CHECK_FALSE(test::contains(srv.received(), "NOOP"));
@@ -339,12 +338,9 @@ TEST_CASE("a session keeps the snapshot it started with when a state is register
   {  // the next session takes the new snapshot
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").send("250 ok\r\n")
-        .expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
-        .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-        .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-    srv.start();
-    auto r = test::deliver_to(io, srv.port(), two_recipients(), test::fast_options(0.01), m);
+    deliver_two(srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP")
+                    .send("250 ok\r\n"));
+    auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), m);
     CHECK(srv.failures().empty());
     CHECK(r.all_delivered());
   }
@@ -378,12 +374,11 @@ TEST_CASE("the transcript shows every line in wire order, AUTH payloads redacted
       .expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
       .send("250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n").expect_data()
       .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-  srv.start();
   std::ostringstream out;
   transcript t(out);
   auto options = test::fast_options(0.01);
   options.observer = &t;
-  auto r = test::deliver_to(io, srv.port(), two_recipients(), options, pipeline<insert_after<state_id::ehlo, login>>{});
+  auto r = test::start_and_deliver(io, srv, two_recipients(), options, pipeline<insert_after<state_id::ehlo, login>>{});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(out.str() ==
@@ -418,4 +413,128 @@ TEST_CASE("the transcript shows every line in wire order, AUTH payloads redacted
     CHECK(test::contains(srv.received(), secret));
     CHECK_FALSE(test::contains(out.str(), secret));
   }
+}
+
+// ---- Entry time and an abandoned io_context ------------------------------------------------
+
+namespace {
+
+std::chrono::steady_clock::duration waited_in_state{};
+
+/// Sends NOOP, then measures how long ago it was entered (the server answers late).
+struct late_noop {
+  static constexpr std::string_view name = "late_noop";
+  asio::awaitable<transition> run(session& s) {
+    if (auto ec = co_await s.exchange(command_kind::noop, format_noop)) co_return s.fail_session(ec);
+    waited_in_state = std::chrono::steady_clock::now() - s.state_entered_at();
+    co_return transition::next();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("state_entered_at is taken before the state's first wait on the session, static and runtime [smtpipe]") {
+  state_machine m;
+  REQUIRE(m.register_state(make_state<late_noop>(), state_id::ehlo) == state_id::first_custom);
+  for (int runtime = 0; runtime < 2; ++runtime) {
+    CAPTURE(runtime);
+    asio::io_context io;
+    script_server srv(io);
+    srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").sleep(150ms)
+        .send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+    srv.start();
+    waited_in_state = {};
+    auto r = runtime ? test::deliver_to(io, srv.port(), {}, {}, m)
+                     : test::deliver_to(io, srv.port(), {}, {},
+                                        pipeline<insert_after<state_id::ehlo, late_noop>>{});
+    CHECK(srv.failures().empty());
+    CHECK_FALSE(r.error);
+    CHECK(waited_in_state >= 150ms);
+  }
+}
+
+namespace {
+
+int live_closures = 0;
+
+/// A state with data (a closure per connection) that waits for a reply that never comes.
+struct stuck_with_data {
+  static constexpr std::string_view name = "stuck_with_data";
+  struct counted {
+    counted() { ++live_closures; }
+    counted(const counted&) { ++live_closures; }
+    ~counted() { --live_closures; }
+  } token;
+  asio::awaitable<transition> run(session& s) {
+    (void)co_await s.exchange(command_kind::noop, format_noop);
+    co_return transition::next();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a session left waiting when its io_context is destroyed is destroyed with it [smtpipe]") {
+  live_closures = 0;
+  {
+    asio::io_context io;
+    script_server srv(io);
+    srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").sleep(60s);
+    srv.start();
+    bool finished = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          (void)co_await deliver("127.0.0.1", std::to_string(srv.port()),
+                                 pipeline<insert_after<state_id::ehlo, stuck_with_data>>{},
+                                 std::vector<message>{}, session_options{});
+          finished = true;
+        },
+        asio::detached);
+    io.run_for(500ms);
+    CHECK_FALSE(finished);
+    CHECK(live_closures == 1);
+  }
+  CHECK(live_closures == 0);  // the waiting states' frames went with the io_context
+}
+
+namespace {
+
+struct note_log : session_observer {
+  std::vector<std::string> notes;
+  void note(const session&, std::string_view text) override { notes.emplace_back(text); }
+};
+
+void* leaky_setup(session&, void*) {
+  static int made = 0;
+  return &made;
+}
+asio::awaitable<transition> pass(session&, void*) { co_return transition::next(); }
+int none_stage(const session&, void*) { return int(stage::unknown); }
+
+}  // namespace
+
+TEST_CASE("Momentum's warning for a closure nothing frees; none for make_state's shared instance [smtpipe]") {
+  state_machine m;
+  smtp_state leaky;
+  leaky.name = "leaky";
+  leaky.setup = &leaky_setup;
+  leaky.callback = &pass;
+  leaky.tostage = &none_stage;
+  leaky.tostring = &default_tostring;
+  REQUIRE(m.register_state(leaky, state_id::ehlo) == state_id::first_custom);
+  REQUIRE(m.register_state(make_state<late_noop>(), state_id::first_custom) == state_id::first_custom + 1);
+  asio::io_context io;
+  script_server srv(io);
+  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").send("250 ok\r\n")
+      .expect("QUIT").send("221 bye\r\n");
+  srv.start();
+  note_log log;
+  session_options options;
+  options.observer = &log;
+  auto r = test::deliver_to(io, srv.port(), {}, options, m);
+  CHECK(srv.failures().empty());
+  CHECK_FALSE(r.error);
+  const std::vector<std::string> expected{
+      "state_closure defined but free func not defined for state 10 name leaky which causes a leak"};
+  CHECK(log.notes == expected);
 }

@@ -3,6 +3,7 @@
 // RFC 5321 §3.8 (421 and lost connections), §4.1.1.1 (EHLO/HELO), §4.1.1.10 (QUIT), §4.5.3.1.8
 // (recipients per transaction); RFC 2920 §3.1 (pipelined groups); RFC 2197 (DATA after every
 // RCPT failed).
+#include "support/conversation.hpp"
 #include "support/run.hpp"
 #include "support/script_server.hpp"
 #include "support/wire.hpp"
@@ -10,28 +11,16 @@
 #include <doctest/doctest.h>
 
 using namespace smtpipe;
+using namespace smtpipe::test;
 using namespace std::chrono_literals;
-using test::script_server;
 
 namespace {
 
-const std::string greeting = "220 mx.example.org ESMTP\r\n";
-const std::string ehlo_pipelining =
-    "250-mx.example.org\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n";
-const std::string ehlo_lockstep = "250-mx.example.org\r\n250 8BITMIME\r\n";
-const std::string ehlo_line = "EHLO localhost\r\n";
 const std::string mail_line = "MAIL FROM:<a@example.org>\r\n";
-const std::string group_one = mail_line + "RCPT TO:<b@example.org>\r\nDATA\r\n";
 const std::string closing = "421 4.3.2 shutting down\r\n";
 
 std::vector<message> one_message(std::string body = "hello\r\n") {
   return {test::make_message("a@example.org", {"b@example.org"}, std::move(body))};
-}
-
-session_result run(asio::io_context& io, script_server& srv, const std::vector<message>& msgs,
-                   session_options options = test::fast_options(0.01)) {
-  srv.start();
-  return test::deliver_to(io, srv.port(), msgs, options);
 }
 
 // A body far larger than what the kernel buffers between client and server.
@@ -59,25 +48,25 @@ const std::vector<closing_step> pipelined_steps{
     {"EHLO", [](script_server& s) { s.send(greeting).expect("EHLO").send(closing); }, ehlo_line},
     {"MAIL",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT")
+       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
            .expect("DATA").send(closing);
      },
      ehlo_line + group_one},
     {"RCPT",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT")
+       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
            .expect("DATA").send("250 2.1.0 ok\r\n" + closing);
      },
      ehlo_line + group_one},
     {"DATA",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT")
+       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
            .expect("DATA").send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n" + closing);
      },
      ehlo_line + group_one},
     {"dot",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT")
+       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
            .expect("DATA").send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n").expect_data()
            .expect("MAIL").expect("RCPT").expect("DATA").send(closing);
      },
@@ -120,8 +109,9 @@ void check_closing(const closing_step& step, bool server_closes) {
   if (server_closes) srv.close();  // as RFC 5321 §3.8 says it will
   else srv.expect_close(2000ms);   // a server that lingers: the client must still hang up
   const auto start = std::chrono::steady_clock::now();
-  auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org"}, "hello\r\n"),
-                         test::make_message("a@example.org", {"c@example.org"}, "again\r\n")});
+  auto r = start_and_deliver(io, srv,
+                             {test::make_message("a@example.org", {"b@example.org"}, "hello\r\n"),
+                              test::make_message("a@example.org", {"c@example.org"}, "again\r\n")});
   CHECK(std::chrono::steady_clock::now() - start < 1s);  // no reply timeout was waited for
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::service_not_available);
@@ -159,9 +149,9 @@ TEST_CASE("the server closes halfway through the body: transient, never unknown 
   asio::io_context io;
   script_server srv(io);
   srv.receive_buffer(64 * 1024)
-      .send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+      .send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
       .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n").expect_octets(256 * 1024).close();
-  auto r = run(io, srv, one_message(body));
+  auto r = start_and_deliver(io, srv, one_message(body));
   CHECK(srv.failures().empty());
   CHECK(r.error);
   CHECK(r.error_state == "data");
@@ -179,13 +169,13 @@ TEST_CASE("the server closes right after the dot: the message may have been deli
     script_server srv(io);
     srv.send(greeting).expect("EHLO");
     if (pipelining) {
-      srv.send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
+      srv.send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
           .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT").close();
     } else {
       srv.send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
           .expect("RCPT").send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data().close();
     }
-    auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "hello\r\n")});
+    auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "hello\r\n")});
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::connection_closed);
     for (const auto& rr : r.messages.at(0).recipients) {
@@ -214,11 +204,11 @@ TEST_CASE("a reply during the body stops the body; 250 is never a success, 452/5
     asio::io_context io;
     script_server srv(io);
     srv.receive_buffer(64 * 1024)
-        .send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+        .send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
         .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n").expect_octets(128 * 1024)
         .send(v.reply).sleep(200ms).expect_close(2000ms);
     const auto start = std::chrono::steady_clock::now();
-    auto r = run(io, srv, one_message(body));
+    auto r = start_and_deliver(io, srv, one_message(body));
     CHECK(std::chrono::steady_clock::now() - start < 1s);
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::early_reply);
@@ -241,14 +231,14 @@ TEST_CASE("a refusal right behind the 354, before any body byte, is an early rep
     script_server srv(io);
     srv.send(greeting).expect("EHLO");
     if (pipelining) {
-      srv.send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+      srv.send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
           .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n554 5.3.4 message refused\r\n");
     } else {
       srv.send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
           .expect("DATA").send("354 go\r\n554 5.3.4 message refused\r\n");
     }
     srv.expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::early_reply);
     const auto& rr = r.messages.at(0).recipients.at(0);
@@ -265,15 +255,15 @@ TEST_CASE("a refusal right behind the 354, before any body byte, is an early rep
 TEST_CASE("MAIL 451 then 503 to every RCPT and DATA: no body, transient, RSET before the next message [smtpipe][D46]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
       .send("451 4.3.0 try later\r\n503 5.5.1 need MAIL first\r\n503 5.5.1 need MAIL first\r\n"
             "503 5.5.1 need MAIL first\r\n")
       .expect("RSET").expect("MAIL").expect("RCPT TO:<d@").expect("DATA")
       .send("250 2.0.0 reset\r\n250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
       .expect_data().expect("QUIT").send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n");
-  auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "first\r\n"),
-                         test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
+  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "first\r\n"),
+                                       test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   for (const auto& rr : r.messages.at(0).recipients) {
@@ -300,13 +290,14 @@ TEST_CASE("a refused RSET leaves the server's state unknown: nothing more is sen
   // would become message data.
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<b@").expect("DATA")
       .send("550 5.7.1 sender refused\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n")
       .expect("RSET").expect("MAIL").expect("RCPT TO:<c@").expect("DATA")
       .send("502 5.5.1 RSET not implemented\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_close(2000ms);
-  auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org"}, "first\r\n"),
-                         test::make_message("a@example.org", {"c@example.org"}, "second\r\n")});
+  auto r = start_and_deliver(io, srv,
+                             {test::make_message("a@example.org", {"b@example.org"}, "first\r\n"),
+                              test::make_message("a@example.org", {"c@example.org"}, "second\r\n")});
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unexpected_reply);
   CHECK(test::sent_after(srv, "RCPT TO:<c@example.org>\r\nDATA\r\n").empty());
@@ -318,15 +309,15 @@ TEST_CASE("a refused RSET leaves the server's state unknown: nothing more is sen
 TEST_CASE("every RCPT refused but DATA answered 354: only a lone dot, never the body [smtpipe][D47]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
       .send("250 2.1.0 ok\r\n550 5.1.1 no b\r\n550 5.1.1 no c\r\n354 go\r\n")
       .expect_data().send("554 5.5.1 no valid recipients\r\n")
       .expect("RSET").expect("MAIL").expect("RCPT TO:<d@").expect("DATA")
       .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data().expect("QUIT").send("250 2.0.0 queued\r\n221 bye\r\n");
-  auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "secret body\r\n"),
-                         test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
+  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "secret body\r\n"),
+                                       test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   REQUIRE(srv.bodies().size() == 2);
@@ -346,7 +337,7 @@ TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe][D47]") {
   srv.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
       .expect("RCPT TO:<b@").send("550 5.1.1 no b\r\n").expect("RCPT TO:<c@").send("550 5.1.1 no c\r\n")
       .expect("QUIT").send("221 bye\r\n");
-  auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "body\r\n")});
+  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "body\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK_FALSE(test::contains(srv.received(), "DATA"));
@@ -375,9 +366,9 @@ TEST_CASE("without PIPELINING every write holds one command and waits for its re
       .expect("DATA").expect_silence(quiet).send("354 go\r\n")
       .expect_data().expect_silence(quiet).send("250 queued 2\r\n")
       .expect("QUIT").send("221 bye\r\n");
-  auto r = run(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "m0\r\n"),
-                         test::make_message("a@example.org", {"d@example.org"}, "m1\r\n"),
-                         test::make_message("a@example.org", {"e@example.org"}, "m2\r\n")});
+  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "m0\r\n"),
+                                       test::make_message("a@example.org", {"d@example.org"}, "m1\r\n"),
+                                       test::make_message("a@example.org", {"e@example.org"}, "m2\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK_FALSE(r.pipelining);
@@ -423,7 +414,7 @@ TEST_CASE("whatever happens to QUIT after a 250 for the dot, the message is deli
     script_server srv(io);
     srv.send(greeting).expect("EHLO");
     if (v.pipelining) {
-      srv.send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+      srv.send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
           .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT");
     } else {
       srv.send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
@@ -431,7 +422,7 @@ TEST_CASE("whatever happens to QUIT after a 250 for the dot, the message is deli
     }
     v.after_dot(srv);
     const auto start = std::chrono::steady_clock::now();
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(std::chrono::steady_clock::now() - start < 1s);
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
@@ -448,7 +439,7 @@ TEST_CASE("a refused greeting or EHLO is followed by QUIT and nothing else (RFC 
     asio::io_context io;
     script_server srv(io);
     srv.send(first).expect("QUIT").send("221 bye\r\n").expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::greeting_refused);
     CHECK(srv.received() == "QUIT\r\n");
@@ -457,7 +448,7 @@ TEST_CASE("a refused greeting or EHLO is followed by QUIT and nothing else (RFC 
   script_server srv(io);
   srv.send(greeting).expect("EHLO").send("550 5.7.1 go away\r\n").expect("QUIT").send("221 bye\r\n")
       .expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unexpected_reply);
   CHECK(srv.received() == ehlo_line + "QUIT\r\n");
@@ -474,7 +465,7 @@ TEST_CASE("EHLO 500 or 502 falls back to HELO and delivers in lock-step [smtpipe
         .expect("MAIL FROM:<a@example.org>").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
         .expect("DATA").send("354 go\r\n").expect_data().send("250 queued\r\n")
         .expect("QUIT").send("221 bye\r\n");
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
     CHECK_FALSE(r.esmtp);
@@ -506,7 +497,7 @@ TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe][D43]") {
     srv.send(greeting).expect("EHLO").send(v.reply);
     if (v.quit) srv.expect("QUIT").send("221 bye\r\n");
     srv.expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == v.error);
     CHECK(r.error_stage == int(stage::during_ehlo));
@@ -522,7 +513,7 @@ TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe][D43]") {
 TEST_CASE("max 2 recipients per transaction: 5 recipients take 3 transactions, the body sent 3 times [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<r0@").expect("RCPT TO:<r1@").expect("DATA")
       .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
       .expect("MAIL").expect("RCPT TO:<r2@").expect("RCPT TO:<r3@").expect("DATA")
@@ -534,7 +525,8 @@ TEST_CASE("max 2 recipients per transaction: 5 recipients take 3 transactions, t
   options.max_recipients_per_transaction = 2;
   std::vector<std::string> to;
   for (int i = 0; i < 5; ++i) to.push_back("r" + std::to_string(i) + "@example.org");
-  auto r = run(io, srv, {test::make_message("a@example.org", to, "body\r\n")}, options);
+  auto r = start_and_deliver(io, srv,
+                             {test::make_message("a@example.org", to, "body\r\n")}, options);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.transactions == 3);
@@ -552,7 +544,7 @@ TEST_CASE("max 2 recipients per transaction: 5 recipients take 3 transactions, t
 TEST_CASE("max_messages bounds the messages started on one connection [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<r0@").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
       .expect("MAIL").expect("RCPT TO:<r1@").expect("DATA")
       .send("250 queued 0\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
@@ -562,7 +554,7 @@ TEST_CASE("max_messages bounds the messages started on one connection [smtpipe]"
   std::vector<message> msgs;
   for (int i = 0; i < 3; ++i)
     msgs.push_back(test::make_message("a@example.org", {"r" + std::to_string(i) + "@example.org"}, "body\r\n"));
-  auto r = run(io, srv, msgs, options);
+  auto r = start_and_deliver(io, srv, msgs, options);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(test::count_of(srv.received(), "MAIL FROM") == 2);

@@ -2,6 +2,7 @@
 // fragmented, coalesced, premature, unsolicited, overlong, endless, malformed, mismatched.
 // RFC 5321 §4.2: a reply is `code [SP text] CRLF`, every line of a multi-line reply carries
 // the same code, and a reply answers the oldest command still waiting (RFC 2920 §3.1).
+#include "support/conversation.hpp"
 #include "support/run.hpp"
 #include "support/script_server.hpp"
 #include "support/wire.hpp"
@@ -9,33 +10,20 @@
 #include <doctest/doctest.h>
 
 using namespace smtpipe;
+using namespace smtpipe::test;
 using namespace std::chrono_literals;
-using test::script_server;
 
 namespace {
 
-const std::string greeting = "220 mx.example.org ESMTP\r\n";
-const std::string ehlo_pipelining =
-    "250-mx.example.org\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n";
-const std::string ehlo_lockstep = "250-mx.example.org\r\n250 8BITMIME\r\n";
-const std::string ehlo_line = "EHLO localhost\r\n";
-const std::string group_one =
-    "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n";
-
 std::vector<message> one_message(std::vector<std::string> to = {"b@example.org"}) {
   return {test::make_message("a@example.org", std::move(to), "hello\r\n")};
-}
-
-session_result run(asio::io_context& io, script_server& srv, const std::vector<message>& msgs) {
-  srv.start();
-  return test::deliver_to(io, srv.port(), msgs, test::fast_options(0.01));
 }
 
 bool any_delivered(const session_result& r) { return r.count(delivery_status::delivered) != 0; }
 
 /// The end of a pipelined conversation up to the reply to ".", for one message.
 script_server& up_to_dot(script_server& srv) {
-  return srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  return srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT").expect("DATA")
       .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
       .expect_data().expect("QUIT");
@@ -53,7 +41,7 @@ session_result fragmented(std::size_t segment, script_server::duration gap, std:
   script_server srv(io);
   srv.send(greeting, segment, gap)
       .expect("EHLO localhost")
-      .send(ehlo_pipelining, segment, gap)
+      .send(ehlo_enhanced, segment, gap)
       .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<b@example.org>")
       .expect("RCPT TO:<c@example.org>").expect("DATA")
       .send("250 2.1.0 sender ok\r\n250 2.1.5 b ok\r\n550-5.1.1 c unknown\r\n550 5.1.1 really\r\n"
@@ -61,7 +49,7 @@ session_result fragmented(std::size_t segment, script_server::duration gap, std:
             segment, gap)
       .expect_data().expect("QUIT")
       .send("250 2.0.0 queued as F00\r\n221 2.0.0 bye\r\n", segment, gap);
-  auto r = run(io, srv, one_message({"b@example.org", "c@example.org"}));
+  auto r = start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org"}));
   CHECK(srv.failures().empty());
   wire = srv.received();
   return r;
@@ -97,7 +85,7 @@ TEST_CASE("a greeting split in the middle of its text and of its CRLF is one gre
       .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
       .expect("DATA").send("354 go\r\n").expect_data().send("250 done\r\n")
       .expect("QUIT").send("221 bye\r\n");
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.greeting == "mx.example.org ESMTP");
@@ -110,7 +98,7 @@ TEST_CASE("a greeting split in the middle of its text and of its CRLF is one gre
 TEST_CASE("coalesced replies pair with their commands in order, across messages [smtpipe][D36]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
       .send("250 2.1.0 ok\r\n250-2.1.5 b is\r\n250 2.1.5 fine\r\n451 4.2.0 c later\r\n354 go\r\n")
       .expect_data()
@@ -119,10 +107,9 @@ TEST_CASE("coalesced replies pair with their commands in order, across messages 
       .send("250 2.0.0 first queued\r\n250 2.1.0 ok\r\n250 2.1.5 d ok\r\n354 go\r\n")
       .expect_data().expect("QUIT")
       .send("250 2.0.0 second queued\r\n221 2.0.0 bye\r\n");
-  srv.start();
   std::vector<message> msgs{test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "one\r\n"),
                             test::make_message("a@example.org", {"d@example.org"}, "two\r\n")};
-  auto r = test::deliver_to(io, srv.port(), msgs, test::fast_options(0.01));
+  auto r = test::start_and_deliver(io, srv, msgs, test::fast_options(0.01));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   const auto& m0 = r.messages.at(0).recipients;
@@ -148,7 +135,7 @@ TEST_CASE("a reply coalesced with the greeting, before EHLO was sent, is a proto
   asio::io_context io;
   script_server srv(io);
   srv.send("220 mx.example.org ESMTP\r\n250-mx.example.org\r\n250 PIPELINING\r\n").expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unsolicited_reply);
   CHECK(srv.received().empty());  // not even EHLO: the conversation is out of step
@@ -156,12 +143,12 @@ TEST_CASE("a reply coalesced with the greeting, before EHLO was sent, is a proto
 }
 
 TEST_CASE("a MAIL reply right behind the EHLO reply, before MAIL was sent, is a protocol error [smtpipe][D45]") {
-  for (const std::string& ehlo : {ehlo_pipelining, ehlo_lockstep}) {
+  for (const std::string& ehlo : {ehlo_enhanced, ehlo_lockstep}) {
     CAPTURE(ehlo);
     asio::io_context io;
     script_server srv(io);
     srv.send(greeting).expect("EHLO").send(ehlo + "250 2.1.0 Ok\r\n").expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::unsolicited_reply);
     CHECK(r.error_state == "ehlo");
@@ -177,7 +164,7 @@ TEST_CASE("a reply begun behind the EHLO reply and ended later is premature: MAI
   script_server srv(io);
   srv.send(greeting).expect("EHLO").send(ehlo_lockstep + "250 2.1")
       .sleep(50ms).send(".0 Ok\r\n").expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unsolicited_reply);
   CHECK(srv.received() == ehlo_line);
@@ -217,8 +204,8 @@ TEST_CASE("bytes that arrive while no reply is outstanding are never paired with
     script_server srv(io);
     srv.send(greeting).expect("EHLO").send(ehlo_lockstep).sleep(20ms).send(v.bytes, 3)
         .expect_close(2000ms);
-    srv.start();
-    auto r = test::deliver_to(io, srv.port(), one_message(), test::fast_options(0.01), idle_pipeline{});
+    auto r = test::start_and_deliver(io, srv, one_message(), test::fast_options(0.01),
+                                     idle_pipeline{});
     CHECK(srv.failures().empty());
     CHECK(r.error == v.expected);
     CHECK(srv.received() == ehlo_line);  // no MAIL that the stray reply could answer, no QUIT
@@ -233,7 +220,7 @@ TEST_CASE("a 1 MiB greeting line with no line end fails at the line cap and clos
   script_server srv(io);
   srv.send("220 ").flood(std::string(16 * 1024, 'x'), 1024 * 1024);
   const auto start = std::chrono::steady_clock::now();
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(std::chrono::steady_clock::now() - start < 2s);
   CHECK(r.error == errc::reply_line_too_long);
   CHECK(r.error_stage == int(stage::reading_banner));
@@ -245,7 +232,7 @@ TEST_CASE("an overlong 550 after the final dot is an error and the message may h
   asio::io_context io;
   script_server srv(io);
   up_to_dot(srv).send("550 5.0.0 " + std::string(10000, 'x') + "\r\n").expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::reply_line_too_long);
   const auto& rr = r.messages.at(0).recipients.at(0);
@@ -259,7 +246,7 @@ TEST_CASE("an endless multi-line EHLO reply fails at the reply cap, no MAIL foll
     asio::io_context io;
     script_server srv(io);
     srv.send(greeting).expect("EHLO").send("250-mx.example.org\r\n").flood(unit, 8 * 1024 * 1024);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(r.error == errc::reply_too_long);
     CHECK(r.error_stage == int(stage::during_ehlo));
     CHECK(srv.received() == ehlo_line);
@@ -299,7 +286,7 @@ TEST_CASE("malformed greetings are protocol errors: nothing is sent, nothing del
     asio::io_context io;
     script_server srv(io);
     srv.send(b.bytes).expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == b.expected);
     CHECK(r.error_stage == int(stage::reading_banner));
@@ -313,10 +300,10 @@ TEST_CASE("a malformed reply to MAIL stops the transaction before the body [smtp
     CAPTURE(b.bytes);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+    srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
         .expect("MAIL").expect("RCPT").expect("DATA")
         .send(b.bytes + "250 2.1.5 ok\r\n354 go\r\n").expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == b.expected);
     CHECK(srv.received() == ehlo_line + group_one);  // no body, no QUIT
@@ -334,7 +321,7 @@ TEST_CASE("a malformed reply to the final dot leaves the message undecided, neve
     asio::io_context io;
     script_server srv(io);
     up_to_dot(srv).send(b.bytes).close();
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == b.expected);
     CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::unknown);
@@ -347,7 +334,7 @@ TEST_CASE("bare codes '250' and '250 ' are valid replies [smtpipe][D39]") {
   srv.send("220\r\n").expect("EHLO").send("250-mx\r\n250 PIPELINING\r\n")
       .expect("MAIL").expect("RCPT").expect("DATA").send("250\r\n250 \r\n354\r\n")
       .expect_data().expect("QUIT").send("250\r\n221\r\n");
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   const auto& rr = r.messages.at(0).recipients.at(0);
@@ -365,7 +352,7 @@ TEST_CASE("a multi-line EHLO reply whose codes differ is a protocol error: no HE
     asio::io_context io;
     script_server srv(io);
     srv.send(greeting).expect("EHLO").send(reply).expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::reply_code_mismatch);
     CHECK(srv.received() == ehlo_line);
@@ -377,7 +364,7 @@ TEST_CASE("a '250-' line then a '550' line after the dot decides nothing from th
   asio::io_context io;
   script_server srv(io);
   up_to_dot(srv).send("250-2.0.0 queued\r\n550 5.0.0 not really\r\n").expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::reply_code_mismatch);
   CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::unknown);
@@ -392,7 +379,7 @@ TEST_CASE("replies ending in a bare LF are accepted, as documented in reply_pars
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
       .send("250 ok\n250 ok\r\n550-no\n550 such user\n354 go\n")
       .expect_data().expect("QUIT").send("250 queued\n221 bye\n");
-  auto r = run(io, srv, one_message({"b@example.org", "c@example.org"}));
+  auto r = start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org"}));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.pipelining);
@@ -408,11 +395,11 @@ TEST_CASE("replies ending in a bare LF are accepted, as documented in reply_pars
 TEST_CASE("the basic code decides; an enhanced code of another class is sanitised [smtpipe][D42]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
       .send("250 2.1.0 ok\r\n250 5.1.1 ok anyway\r\n550 2.0.0 refused anyway\r\n354 go\r\n")
       .expect_data().expect("QUIT").send("250 5.0.0 queued\r\n221 bye\r\n");
-  auto r = run(io, srv, one_message({"b@example.org", "c@example.org"}));
+  auto r = start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org"}));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   const auto& rs = r.messages.at(0).recipients;
@@ -430,12 +417,13 @@ TEST_CASE("long or odd reply text is sanitised and cut in results and errors [sm
   const std::string long_text(4000, 'L');  // under the line cap, over the 512 kept
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
+  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
       .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("RCPT TO:<d@").expect("DATA")
       // A C1 control (U+0085) and an ill-formed octet; then 4000 octets of text.
       .send("250 ok\r\n550 5.1.1 odd\xc2\x85\xff text\r\n550 5.1.1 " + long_text + "\r\n250 ok\r\n354 go\r\n")
       .expect_data().expect("QUIT").send("421 4.3.2 " + long_text + "\r\n").close();
-  auto r = run(io, srv, one_message({"b@example.org", "c@example.org", "d@example.org"}));
+  auto r = start_and_deliver(io, srv,
+                             one_message({"b@example.org", "c@example.org", "d@example.org"}));
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::service_not_available);
   CHECK(r.error_text.size() <= 512 + 3);
@@ -458,7 +446,7 @@ TEST_CASE("garbage then 221 after the dot and QUIT is a protocol error, never a 
   asio::io_context io;
   script_server srv(io);
   up_to_dot(srv).send("garbage\r\n221 2.0.0 bye\r\n").expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::malformed_reply_code);
   for (const auto& rr : r.messages.at(0).recipients) {
@@ -474,7 +462,7 @@ TEST_CASE("garbage then 250 after the dot in lock-step is a protocol error, neve
       .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
       .expect("DATA").send("354 go\r\n").expect_data()
       .send("garbage\r\n250 2.0.0 queued\r\n").expect_close(2000ms);
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::malformed_reply_code);
   CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::unknown);
@@ -507,7 +495,7 @@ TEST_CASE("greeting codes: 554 permanent, 450 transient, 233 and 666 protocol er
     srv.send(v.greeting);
     if (v.quit) srv.expect("QUIT").send("221 bye\r\n");
     srv.expect_close(2000ms);
-    auto r = run(io, srv, one_message());
+    auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == v.error);
     CHECK(r.error_stage == int(stage::reading_banner));
@@ -524,10 +512,10 @@ TEST_CASE("a three-line 220 greeting is one greeting [smtpipe][D51]") {
   asio::io_context io;
   script_server srv(io);
   srv.send("220-mx.example.org ESMTP\r\n220-no UCE\r\n220 welcome\r\n").expect("EHLO")
-      .send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+      .send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
       .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT")
       .send("250 ok\r\n221 bye\r\n");
-  auto r = run(io, srv, one_message());
+  auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.greeting == "mx.example.org ESMTP no UCE welcome");

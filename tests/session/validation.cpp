@@ -3,6 +3,7 @@
 // octet limits), §2.3.8 (CR and LF only as CRLF); RFC 6531 (non-ASCII needs SMTPUTF8).
 // Every refused address or body carries the word "evil", so one search of the capture shows
 // that none of it reached the server.
+#include "support/conversation.hpp"
 #include "support/run.hpp"
 #include "support/script_server.hpp"
 #include "support/wire.hpp"
@@ -15,12 +16,11 @@
 
 using namespace smtpipe;
 using namespace std::chrono_literals;
+using test::ehlo_pipelining;
+using test::greeting;
 using test::script_server;
 
 namespace {
-
-const std::string greeting = "220 mx.example.org ESMTP\r\n";
-const std::string ehlo_pipelining = "250-mx.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
 
 struct bad_message {
   const char* what;
@@ -104,10 +104,9 @@ TEST_CASE("each invalid message is refused before any byte; the valid ones in th
         .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<ok2@").expect("DATA")
         .send("250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
         .expect("QUIT").send("250 queued 2\r\n221 bye\r\n");
-    srv.start();
     const std::vector<message> msgs{with_recipients({"ok1@example.org"}), bad.msg,
                                     with_recipients({"ok2@example.org"})};
-    auto r = test::deliver_to(io, srv.port(), msgs, test::fast_options(0.01));
+    auto r = test::start_and_deliver(io, srv, msgs, test::fast_options(0.01));
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
     CHECK_FALSE(test::contains(srv.received(), "evil"));
@@ -166,8 +165,7 @@ TEST_CASE("a message that needs SMTPUTF8 fails alone when the server lacks it [s
         .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<ok@").expect("DATA")
         .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
         .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-    srv.start();
-    auto r = test::deliver_to(io, srv.port(), {with_recipients({address}), with_recipients({"ok@example.org"})},
+    auto r = test::start_and_deliver(io, srv, {with_recipients({address}), with_recipients({"ok@example.org"})},
                               test::fast_options(0.01));
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
@@ -189,8 +187,7 @@ TEST_CASE("with SMTPUTF8 advertised, a UTF-8 address is sent with the SMTPUTF8 p
       .expect("MAIL FROM:<a@example.org> SMTPUTF8").expect("RCPT TO:<d\xc3\xb6@example.org>").expect("DATA")
       .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
       .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), {with_recipients({"d\xc3\xb6@example.org"})}, test::fast_options(0.01));
+  auto r = test::start_and_deliver(io, srv, {with_recipients({"d\xc3\xb6@example.org"})}, test::fast_options(0.01));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.all_delivered());
@@ -218,8 +215,7 @@ TEST_CASE("a body file that gains a NUL after validation stops mid-body: no dot,
         std::fclose(f);
       })
       .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_octets(100000).expect_close(2000ms);
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), {msg}, test::fast_options(0.01));
+  auto r = test::start_and_deliver(io, srv, {msg}, test::fast_options(0.01));
   std::filesystem::remove(path);
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::nul_in_body);

@@ -4,6 +4,7 @@
 #define SMTPIPE_TESTS_SUPPORT_RUN_HPP
 
 #include "smtpipe/session/deliver.hpp"
+#include "support/script_server.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace smtpipe::test {
@@ -51,6 +53,17 @@ inline session_options fast_options(double scale = 0.001) {
   session_options o;
   o.timeouts = o.timeouts.scaled(scale);
   return o;
+}
+
+/// Starts `srv`'s script, then runs a delivery to it like `deliver_to` (fast timeouts unless
+/// `options` says otherwise).
+template <class Pipeline = default_pipeline>
+session_result start_and_deliver(asio::io_context& io, script_server& srv,
+                                 const std::vector<message>& messages,
+                                 session_options options = fast_options(0.01),
+                                 const Pipeline& pipeline = {}) {
+  srv.start();
+  return deliver_to(io, srv.port(), messages, std::move(options), pipeline);
 }
 
 }  // namespace smtpipe::test

@@ -4,8 +4,6 @@
 #include "tls/sasl_servers.hpp"
 #include "tls/tls_test.hpp"
 
-#include <smtpipe/session/transcript.hpp>
-
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -19,21 +17,39 @@ namespace {
 
 // 220, EHLO, STARTTLS, the handshake, then EHLO answered with `ehlo_after`.
 script_server& over_tls(script_server& srv, const std::string& ehlo_after) {
-  return srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 STARTTLS\r\n").expect("STARTTLS")
-      .send("220 go\r\n").upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-      .expect("EHLO").send(ehlo_after);
+  return starttls(srv, "250-mx\r\n250 STARTTLS\r\n").expect("EHLO").send(ehlo_after);
 }
 
-// The transaction after a successful AUTH (the server offers no PIPELINING).
-void then_deliver(script_server& srv) {
-  srv.expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+// The server side of each exchange, from the AUTH command on; the server checks the answers.
+script_server& play(script_server& srv, login_server& login) {
+  return srv.answer("AUTH LOGIN", [&](const std::string& l) { return login.on_auth(l); })
+      .answer("", [&](const std::string& l) { return login.on_user(l); })
+      .answer("", [&](const std::string& l) { return login.on_password(l); });
+}
+script_server& play(script_server& srv, cram_md5_server& cram) {
+  return srv.answer("AUTH CRAM-MD5", [&](const std::string& l) { return cram.on_auth(l); })
+      .answer("", [&](const std::string& l) { return cram.on_response(l); });
+}
+// After a challenge the client must refuse: its "*" answered 501, then QUIT.
+script_server& cancelled(script_server& srv) {
+  return srv.expect("*").send("501 5.7.0 cancelled\r\n").expect("QUIT").send("221 bye\r\n");
+}
+
+// LOGIN answered up to the password, which is answered with `after_password` (not a 235).
+script_server& login_then(script_server& srv, const std::string& after_password) {
+  return cancelled(srv.expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n")
+                       .expect(b64(test_user)).send("334 UGFzc3dvcmQ6\r\n")
+                       .expect(b64(test_secret)).send(after_password));
+}
+
+// Up to the server-final message (in a 334, or in the 235 with `signature_in_235`).
+script_server& play(script_server& srv, scram_server& scram) {
+  return srv.answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
+      .answer("", [&](const std::string& l) { return scram.on_final(l); });
 }
 
 session_options auth_options_for(std::string mechanism = {}) {
-  auto o = tls_options(tls_mode::required);
-  add_auth(o, std::move(mechanism));
-  return o;
+  return with_auth(tls_mode::required, std::move(mechanism));
 }
 
 // The lines the client sent from AUTH up to (not including) MAIL or QUIT.
@@ -46,10 +62,6 @@ std::vector<std::string> auth_lines(const script_server& srv) {
     if (in) out.push_back(l);
   }
   return out;
-}
-
-std::string plain_message(std::string_view user = test_user, std::string_view secret = test_secret) {
-  return std::string(1, '\0') + std::string(user) + '\0' + std::string(secret);
 }
 
 /// A mechanism that answers every challenge and never ends: only the AUTH state's bound
@@ -91,17 +103,11 @@ TEST_CASE("C33 SCRAM-SHA-256 end to end, chosen as the strongest offered, redact
     script_server srv(io);
     scram_server scram;
     scram.signature_in_235 = in_235;
-    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN XOAUTH2 CRAM-MD5 SCRAM-SHA-256\r\n")
-        .answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
-        .answer("", [&](const std::string& l) { return scram.on_final(l); });
+    play(over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN XOAUTH2 CRAM-MD5 SCRAM-SHA-256\r\n"), scram);
     if (!in_235) srv.answer("", [&](const std::string& l) { return scram.on_done(l); });
-    then_deliver(srv);
-    srv.start();
-    auto o = auth_options_for();
+    lockstep_delivery(srv);
     std::ostringstream log;
-    transcript t(log);
-    o.observer = &t;
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = deliver_transcribed(io, srv, auth_options_for(), log);
     CHECK(srv.failures().empty());
     CHECK(scram.proof_ok);
     CHECK_FALSE(r.error);
@@ -124,14 +130,11 @@ TEST_CASE("C33 SCRAM-SHA-256 with a wrong password: the server refuses the proof
   asio::io_context io;
   script_server srv(io);
   scram_server scram;
-  over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n")
-      .answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
-      .answer("", [&](const std::string& l) { return scram.on_final(l); })
+  play(over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n"), scram)
       .expect("QUIT").send("221 bye\r\n");
-  srv.start();
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, false, std::string(test_user), "not the password");
-  auto r = deliver_to(io, srv.port(), one_message(), o);
+  auto r = start_and_deliver(io, srv, one_message(), o);
   CHECK(srv.failures().empty());
   CHECK_FALSE(scram.proof_ok);
   CHECK(r.error == errc::auth_failed);
@@ -147,13 +150,10 @@ TEST_CASE("C33 SCRAM-SHA-256: a server that cannot prove the password is not tru
     scram_server scram;
     scram.forge_signature = true;
     scram.signature_in_235 = in_235;
-    over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256 PLAIN\r\n")
-        .answer("AUTH SCRAM-SHA-256 ", [&](const std::string& l) { return scram.on_auth(l); })
-        .answer("", [&](const std::string& l) { return scram.on_final(l); });
+    play(over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256 PLAIN\r\n"), scram);
     if (!in_235) srv.expect("*").send("501 5.7.0 cancelled\r\n");
     srv.expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(scram.proof_ok);  // the client knew the password; the server did not show it did
     CHECK(r.error == errc::sasl_server_not_verified);
@@ -168,12 +168,9 @@ TEST_CASE("C33 CRAM-MD5 end to end, the strongest when SCRAM is not offered [smt
   asio::io_context io;
   script_server srv(io);
   cram_md5_server cram;
-  over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5\r\n")
-      .answer("AUTH CRAM-MD5", [&](const std::string& l) { return cram.on_auth(l); })
-      .answer("", [&](const std::string& l) { return cram.on_response(l); });
-  then_deliver(srv);
-  srv.start();
-  auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+  play(over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5\r\n"), cram);
+  lockstep_delivery(srv);
+  auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
   CHECK(srv.failures().empty());
   CHECK(r.authenticated);
   CHECK(cram.got.rfind(std::string(test_user) + ' ', 0) == 0);
@@ -189,13 +186,9 @@ TEST_CASE("C33 LOGIN end to end, and when it is named although stronger ones are
     asio::io_context io;
     script_server srv(io);
     login_server login;
-    over_tls(srv, offered)
-        .answer("AUTH LOGIN", [&](const std::string& l) { return login.on_auth(l); })
-        .answer("", [&](const std::string& l) { return login.on_user(l); })
-        .answer("", [&](const std::string& l) { return login.on_password(l); });
-    then_deliver(srv);
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(),
+    play(over_tls(srv, offered), login);
+    lockstep_delivery(srv);
+    auto r = start_and_deliver(io, srv, one_message(),
                         auth_options_for(contains(offered, "SCRAM") ? "LOGIN" : ""));
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
@@ -210,13 +203,9 @@ TEST_CASE("C33 mechanism choice: PLAIN over LOGIN; none without the provider's; 
     asio::io_context io;
     script_server srv(io);
     std::string plain;
-    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n").answer("AUTH PLAIN ", [&](const std::string& l) {
-      plain = unb64(l.substr(11));
-      return "235 2.7.0 ok\r\n";
-    });
-    then_deliver(srv);
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    accept_plain(over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n"), plain);
+    lockstep_delivery(srv);
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(plain == plain_message());
     CHECK(r.authenticated);
@@ -226,11 +215,20 @@ TEST_CASE("C33 mechanism choice: PLAIN over LOGIN; none without the provider's; 
     script_server srv(io);
     srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
         .expect("AUTH PLAIN " + b64(plain_message())).send("235 2.7.0 ok\r\n");
-    then_deliver(srv);
-    srv.start();
+    lockstep_delivery(srv);
     session_options o = fast_options(0.01);
     add_auth(o, {}, true);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), o);
+    CHECK(srv.failures().empty());
+    CHECK(r.authenticated);
+  }
+  SUBCASE("a named mechanism is a SASL name: any case") {
+    asio::io_context io;
+    script_server srv(io);
+    cram_md5_server cram;
+    play(over_tls(srv, "250-mx\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n"), cram);
+    lockstep_delivery(srv);
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for("cram-md5"));
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
   }
@@ -238,8 +236,7 @@ TEST_CASE("C33 mechanism choice: PLAIN over LOGIN; none without the provider's; 
     asio::io_context io;
     script_server srv(io);
     over_tls(srv, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n").expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for("SCRAM-SHA-256"));
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for("SCRAM-SHA-256"));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_not_available);
     CHECK(auth_lines(srv).empty());
@@ -253,15 +250,11 @@ TEST_CASE("C33 credentials with CR or LF travel base64-encoded only [smtpipe]") 
     asio::io_context io;
     script_server srv(io);
     std::string plain;
-    over_tls(srv, "250-mx\r\n250 AUTH PLAIN\r\n").answer("AUTH PLAIN ", [&](const std::string& l) {
-      plain = unb64(l.substr(11));
-      return "235 2.7.0 ok\r\n";
-    });
-    then_deliver(srv);
-    srv.start();
+    accept_plain(over_tls(srv, "250-mx\r\n250 AUTH PLAIN\r\n"), plain);
+    lockstep_delivery(srv);
     auto o = tls_options(tls_mode::required);
     add_auth(o, {}, false, user, secret);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), o);
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
     CHECK(plain == plain_message(user, secret));
@@ -276,15 +269,11 @@ TEST_CASE("C33 credentials with CR or LF travel base64-encoded only [smtpipe]") 
     login_server login;
     login.user = user;
     login.password = secret;
-    over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n")
-        .answer("AUTH LOGIN", [&](const std::string& l) { return login.on_auth(l); })
-        .answer("", [&](const std::string& l) { return login.on_user(l); })
-        .answer("", [&](const std::string& l) { return login.on_password(l); });
-    then_deliver(srv);
-    srv.start();
+    play(over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n"), login);
+    lockstep_delivery(srv);
     auto o = tls_options(tls_mode::required);
     add_auth(o, {}, false, user, secret);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), o);
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
     CHECK(login.got_user == user);
@@ -318,12 +307,8 @@ TEST_CASE("C33 a server answering 334 forever: the exchange is bounded, then can
   SUBCASE("LOGIN ends after its two answers") {
     asio::io_context io;
     script_server srv(io);
-    over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n").expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n")
-        .expect(b64(test_user)).send("334 UGFzc3dvcmQ6\r\n")
-        .expect(b64(test_secret)).send("334 UGFzc3dvcmQ6\r\n")
-        .expect("*").send("501 5.7.0 cancelled\r\n").expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    login_then(over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n"), "334 UGFzc3dvcmQ6\r\n");
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::sasl_bad_challenge);
     CHECK_FALSE(r.authenticated);
@@ -335,12 +320,10 @@ TEST_CASE("C33 a server answering 334 forever: the exchange is bounded, then can
     over_tls(srv, "250-mx\r\n250 AUTH X-ENDLESS\r\n").expect("AUTH X-ENDLESS");
     for (int i = 0; i < states::auth::max_challenges; ++i)
       srv.send("334 " + b64("again") + "\r\n").expect(b64("more"));
-    srv.send("334 " + b64("again") + "\r\n").expect("*").send("501 5.7.0 cancelled\r\n")
-        .expect("QUIT").send("221 bye\r\n");
-    srv.start();
+    cancelled(srv.send("334 " + b64("again") + "\r\n"));
     auto o = auth_options_for("X-ENDLESS");
     o.tls_provider = std::make_shared<endless_provider>(o.tls_provider);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), o);
     CHECK(srv.failures().empty());
     CHECK(states::auth::max_challenges == 8);
     CHECK(r.error == errc::sasl_bad_challenge);
@@ -354,11 +337,9 @@ TEST_CASE("C33 a challenge that is not base64 is cancelled with '*' [smtpipe]") 
     CAPTURE(mechanism);
     asio::io_context io;
     script_server srv(io);
-    over_tls(srv, "250-mx\r\n250 AUTH " + mechanism + "\r\n").expect("AUTH " + mechanism)
-        .send("334 this is not base64!\r\n").expect("*").send("501 5.7.0 cancelled\r\n")
-        .expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    cancelled(over_tls(srv, "250-mx\r\n250 AUTH " + mechanism + "\r\n").expect("AUTH " + mechanism)
+                  .send("334 this is not base64!\r\n"));
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::invalid_base64);
     CHECK_FALSE(contains(srv.received(), "MAIL"));
@@ -374,8 +355,7 @@ TEST_CASE("C33 535 is permanent with no fallback to another mechanism; 454 is tr
     script_server srv(io);
     over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n").expect("AUTH PLAIN ").send(refusal + "\r\n")
         .expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), auth_options_for());
+    auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_failed);
     CHECK(r.error_state == "auth");
@@ -391,16 +371,9 @@ TEST_CASE("C33 535 is permanent with no fallback to another mechanism; 454 is tr
 TEST_CASE("C33 every AUTH line is redacted in the transcript, '*' included [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n").expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n")
-      .expect(b64(test_user)).send("334 UGFzc3dvcmQ6\r\n")
-      .expect(b64(test_secret)).send("334 bad!\r\n")
-      .expect("*").send("501 5.7.0 cancelled\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto o = auth_options_for();
+  login_then(over_tls(srv, "250-mx\r\n250 AUTH LOGIN\r\n"), "334 bad!\r\n");
   std::ostringstream log;
-  transcript t(log);
-  o.observer = &t;
-  auto r = deliver_to(io, srv.port(), one_message(), o);
+  auto r = deliver_transcribed(io, srv, auth_options_for(), log);
   CHECK(srv.failures().empty());
   const std::string text = log.str();
   CHECK(contains(text, "C: AUTH LOGIN\n"));

@@ -2,8 +2,6 @@
 // allowed (security.md §6 A 8, 9).
 #include "tls/tls_test.hpp"
 
-#include <smtpipe/session/transcript.hpp>
-
 #include <doctest/doctest.h>
 
 #include <sstream>
@@ -19,6 +17,15 @@ const std::string ehlo_before =
     "250-SMTPUTF8\r\n250-8BITMIME\r\n250 STARTTLS\r\n";
 const std::string ehlo_after = "250-mx.example.org\r\n250-PIPELINING\r\n250 AUTH XOAUTH2\r\n";
 
+const std::string ehlo_plain = "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n";
+
+// AUTH offered without TLS, and a client set for AUTH under `mode` (no plaintext AUTH): it
+// must say nothing but QUIT after EHLO.
+session_result auth_only_in_clear(asio::io_context& io, script_server& srv, tls_mode mode) {
+  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain).expect("QUIT").send("221 bye\r\n");
+  return start_and_deliver(io, srv, one_message(), with_auth(mode));
+}
+
 std::string hundred_octets() {
   std::string body = "Subject: capability reset\r\n\r\n";
   while (body.size() < 98) body += 'x';
@@ -31,19 +38,16 @@ TEST_CASE("A8 capabilities reset after TLS: no SIZE cap, PLAIN or SMTPUTF8 from 
   asio::io_context io;
   script_server srv(io);
   std::string mail;
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_before).expect("STARTTLS").send("220 go\r\n")
-      .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-      .expect("EHLO").send(ehlo_after)
+  starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after)
       .answer("MAIL", [&](const std::string& line) { mail = line; return std::string(); })
       .expect("RCPT").expect("DATA")
       .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
       .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-  srv.start();
   std::vector<message> messages;
   messages.push_back(make_message("a@example.org", {"b@example.org"}, hundred_octets()));
   // Needs SMTPUTF8, which only the plaintext EHLO offered: refused, never sent.
   messages.push_back(make_message("a@example.org", {"j\xc3\xbcrgen@example.org"}, "Subject: u\r\n\r\nu\r\n"));
-  auto r = deliver_to(io, srv.port(), messages, tls_options(tls_mode::required));
+  auto r = start_and_deliver(io, srv, messages, tls_options(tls_mode::required));
   CHECK(srv.failures().empty());
   CHECK(r.tls.active);
   CHECK(count_of(srv.received(), "EHLO") == 2);
@@ -63,13 +67,8 @@ TEST_CASE("A8 after TLS only the new AUTH mechanisms count [smtpipe]") {
   SUBCASE("PLAIN was offered only in clear: no common mechanism, no AUTH sent") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_before).expect("STARTTLS").send("220 go\r\n")
-        .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-        .expect("EHLO").send(ehlo_after).expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto o = tls_options(tls_mode::required);
-    add_auth(o);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after).expect("QUIT").send("221 bye\r\n");
+    auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_not_available);
     CHECK_FALSE(r.authenticated);
@@ -79,19 +78,15 @@ TEST_CASE("A8 after TLS only the new AUTH mechanisms count [smtpipe]") {
     asio::io_context io;
     script_server srv(io);
     std::string token;
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_before).expect("STARTTLS").send("220 go\r\n")
-        .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-        .expect("EHLO").send(ehlo_after)
+    starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after)
         .answer("AUTH XOAUTH2 ", [&](const std::string& line) {
           token = unb64(line.substr(13));
           return "235 2.7.0 accepted\r\n";
-        })
-        .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
-        .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
-    srv.start();
+        });
+    pipelined_delivery(srv);
     auto o = tls_options(tls_mode::required);
     add_auth(o, "XOAUTH2");
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), o);
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
     CHECK(token == "user=" + std::string(test_user) + "\x01" + "auth=Bearer " +
@@ -111,15 +106,12 @@ TEST_CASE("A9 AUTH offered before TLS is never used before the handshake [smtpip
         .send("220 go\r\n")
         .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
         .expect("EHLO").send("250-mx\r\n250 AUTH PLAIN\r\n")
-        .expect("AUTH PLAIN " + b64(std::string(1, '\0') + std::string(test_user) + '\0' +
-                                    std::string(test_secret)))
-        .send("235 2.7.0 ok\r\n")
-        .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-        .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-    srv.start();
+        .expect("AUTH PLAIN " + b64(plain_message()))
+        .send("235 2.7.0 ok\r\n");
+    lockstep_delivery(srv);
     auto o = tls_options(mode);
     add_auth(o, {}, true);  // plaintext allowed, and still TLS first
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), o);
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
     CHECK(r.tls.active);
@@ -128,15 +120,10 @@ TEST_CASE("A9 AUTH offered before TLS is never used before the handshake [smtpip
 }
 
 TEST_CASE("A9 without TLS, credentials go only where plaintext AUTH is allowed [smtpipe]") {
-  const std::string ehlo_plain = "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n";
   SUBCASE("tls none, plaintext not allowed: no AUTH at all") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain).expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto o = tls_options(tls_mode::none);
-    add_auth(o);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = auth_only_in_clear(io, srv, tls_mode::none);
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_not_available);
     CHECK(r.error_state == "auth");
@@ -146,11 +133,7 @@ TEST_CASE("A9 without TLS, credentials go only where plaintext AUTH is allowed [
   SUBCASE("opportunistic, no STARTTLS offered, plaintext not allowed: no AUTH") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain).expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto o = tls_options(tls_mode::opportunistic);
-    add_auth(o);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = auth_only_in_clear(io, srv, tls_mode::opportunistic);
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_not_available);
     CHECK(leak_in(srv.received()).empty());
@@ -158,14 +141,9 @@ TEST_CASE("A9 without TLS, credentials go only where plaintext AUTH is allowed [
   SUBCASE("opportunistic fallback after a refused STARTTLS: still no AUTH in clear") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_before).expect("STARTTLS")
-        .send("454 4.7.0 not now\r\n").expect("QUIT").send("221 bye\r\n")
-        .next_connection()
-        .send("220 mx\r\n").expect("EHLO").send(ehlo_before).expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto o = tls_options(tls_mode::opportunistic);
-    add_auth(o);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    starttls_refused(srv, ehlo_before, "454 4.7.0 not now\r\n", ehlo_before)
+        .expect("QUIT").send("221 bye\r\n");
+    auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::opportunistic));
     CHECK(srv.failures().empty());
     CHECK(srv.connections() == 2);
     CHECK(r.tls_fallback_reason == errc::starttls_refused);
@@ -176,24 +154,15 @@ TEST_CASE("A9 without TLS, credentials go only where plaintext AUTH is allowed [
     asio::io_context io;
     script_server srv(io);
     std::string plain;
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain)
-        .answer("AUTH PLAIN ", [&](const std::string& line) {
-          plain = unb64(line.substr(11));
-          return "235 2.7.0 ok\r\n";
-        })
-        .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
-        .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
-    srv.start();
+    pipelined_delivery(accept_plain(srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain), plain));
     auto o = tls_options(tls_mode::none);
     add_auth(o, {}, true);
     std::ostringstream log;
-    transcript t(log);
-    o.observer = &t;
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = deliver_transcribed(io, srv, o, log);
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
     CHECK_FALSE(r.tls.active);
-    CHECK(plain == std::string(1, '\0') + std::string(test_user) + '\0' + std::string(test_secret));
+    CHECK(plain == plain_message());
     CHECK(contains(log.str(), "C: AUTH PLAIN <redacted>"));
     CHECK_FALSE(contains(log.str(), b64(plain)));
     CHECK_FALSE(contains(log.str(), test_secret));

@@ -30,11 +30,10 @@ TEST_CASE("A5/A6 injection behind the 220, whole or partial line: no handshake, 
       // 2 s, as a man in the middle would, and the client must have given up long before.
       srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
           .send("220 go\r\n" + injected).expect_close(2000ms);
-      srv.start();
       auto o = tls_options(mode);
       add_auth(o);
       const auto started = std::chrono::steady_clock::now();
-      auto r = deliver_to(io, srv.port(), one_message(), o);
+      auto r = start_and_deliver(io, srv, one_message(), o);
       CHECK(srv.failures().empty());
       CHECK(r.error == errc::tls_plaintext_injection);
       CHECK(r.error_state == "starttls");
@@ -58,10 +57,7 @@ TEST_CASE("A7 plaintext arriving during the handshake breaks it: nothing in clea
       .sleep(50ms)
       .send("250-mx.example.org\r\n250 AUTH PLAIN\r\n")
       .expect_close();
-  srv.start();
-  auto o = tls_options(tls_mode::required);
-  add_auth(o);
-  auto r = deliver_to(io, srv.port(), one_message(), o);
+  auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::tls_handshake_failed);
   CHECK(r.error_state == "starttls");
@@ -85,11 +81,8 @@ TEST_CASE("A11 a plaintext reply instead of a handshake: TLS error, no QUIT in c
     if (after == then::close) srv.close();
     if (after == then::keep_reading) srv.expect_close();  // captures whatever the client sends
     if (after == then::next_connection)  // a broken handshake: plaintext on a new connection
-      srv.next_connection().send("220 mx\r\n").expect("EHLO").send("250 mx\r\n")
-          .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-          .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(mode));
+      lockstep_delivery(srv.next_connection().send("220 mx\r\n").expect("EHLO").send("250 mx\r\n"));
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(mode));
     CHECK(srv.failures().empty());
     const std::string first = srv.received().substr(0, srv.received().find("EHLO", 10));
     CHECK(first.find("STARTTLS\r\n\x16\x03") != std::string::npos);  // then the ClientHello
@@ -114,11 +107,10 @@ TEST_CASE("A12 a stalled handshake: the STARTTLS timeout fires and names the sta
   script_server srv(io);
   srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
       .expect_close(8000ms);
-  srv.start();
   auto o = tls_options(tls_mode::required);  // timeouts.starttls: 1.2 s
   add_auth(o);
   const auto started = std::chrono::steady_clock::now();
-  auto r = deliver_to(io, srv.port(), one_message(), o);
+  auto r = start_and_deliver(io, srv, one_message(), o);
   const auto took = std::chrono::steady_clock::now() - started;
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::timeout);
@@ -138,27 +130,17 @@ TEST_CASE("A12 opportunistic: a stalled handshake times out, then a fresh plaint
   srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
       .expect_close(8000ms)  // the ClientHello is never answered: the client gives up
       .next_connection()
-      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n")
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
-  CHECK(srv.failures().empty());
-  CHECK(srv.connections() == 2);
-  CHECK_FALSE(r.error);
-  CHECK(r.tls_fallback_reason == errc::timeout);
-  CHECK_FALSE(r.tls.active);
-  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n");
+  lockstep_delivery(srv);
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
+  check_plaintext_fallback(srv, r, errc::timeout);
 }
 
 TEST_CASE("A15 implicit TLS against a plaintext banner: the handshake fails, no EHLO [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.send("220 mx.example.org ESMTP\r\n").expect_close();
-  srv.start();
-  auto o = tls_options(tls_mode::implicit);
-  add_auth(o);
-  auto r = deliver_to(io, srv.port(), one_message(), o);
+  auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::implicit));
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::tls_handshake_failed);
   CHECK_FALSE(r.tls.active);
@@ -175,8 +157,7 @@ TEST_CASE("A15 implicit TLS verifies like STARTTLS and reports it [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.upgrade_refused(tls_handshake(cert("untrusted.crt"), cert("untrusted.key"))).expect_close();
-  srv.start();
-  auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::implicit));
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::implicit));
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::tls_certificate_rejected);
   CHECK_FALSE(r.tls.active);

@@ -27,10 +27,9 @@ TEST_CASE("A1 required: STARTTLS stripped from the capabilities, AUTH offered: n
   script_server srv(io);
   srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n")
       .expect("QUIT").send("221 bye\r\n");
-  srv.start();
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, true);  // even with plaintext AUTH allowed: TLS comes first
-  auto r = deliver_to(io, srv.port(), one_message(), o);
+  auto r = start_and_deliver(io, srv, one_message(), o);
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::starttls_refused);
   CHECK(r.error_state == "starttls");
@@ -49,10 +48,7 @@ TEST_CASE("A2 required: STARTTLS refused with 502 or 454: transient, no plaintex
     script_server srv(io);
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send(refusal + "\r\n")
         .expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto o = tls_options(tls_mode::required);
-    add_auth(o);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::starttls_refused);
     CHECK_FALSE(r.error_text.empty());
@@ -74,10 +70,7 @@ TEST_CASE("A3 odd STARTTLS replies: each an error, transient, nothing in clear; 
     script_server srv(io);
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send(odd + "\r\n")
         .expect_close();
-    srv.start();
-    auto o = tls_options(tls_mode::required);
-    add_auth(o);
-    auto r = deliver_to(io, srv.port(), one_message(), o);
+    auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::starttls_refused);
     CHECK_FALSE(r.tls.active);
@@ -91,8 +84,7 @@ TEST_CASE("A3 odd STARTTLS replies: each an error, transient, nothing in clear; 
     script_server srv(io);
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
         .send("421 4.3.2 shutting down\r\n").expect_close();
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::service_not_available);
     CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
@@ -104,19 +96,9 @@ TEST_CASE("A3 odd STARTTLS replies: each an error, transient, nothing in clear; 
 TEST_CASE("A3 opportunistic: odd STARTTLS replies also mean a fresh plaintext connection [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("250 sure\r\n")
-      .expect("QUIT").send("221 bye\r\n")
-      .next_connection()
-      .send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 STARTTLS\r\n")
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
-  CHECK(srv.failures().empty());
-  CHECK(srv.connections() == 2);
-  CHECK(r.tls_fallback_reason == errc::starttls_refused);
-  CHECK_FALSE(r.tls.active);
-  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+  lockstep_delivery(starttls_refused(srv, ehlo_tls, "250 sure\r\n", "250-mx\r\n250 STARTTLS\r\n"));
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
+  check_plaintext_fallback(srv, r, errc::starttls_refused);
 }
 
 TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [smtpipe]") {
@@ -126,8 +108,7 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
       asio::io_context io;
       script_server srv(io);
       srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n").expect("QUIT").send("221 bye\r\n");
-      srv.start();
-      auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+      auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
       CHECK(srv.failures().empty());
       CHECK(r.error == errc::starttls_refused);
       CHECK(r.error_state == "ehlo");
@@ -138,11 +119,9 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
     {
       asio::io_context io;
       script_server srv(io);
-      srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n").expect("HELO").send("250 mx\r\n")
-          .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-          .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-      srv.start();
-      auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::none));
+      lockstep_delivery(srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n")
+                            .expect("HELO").send("250 mx\r\n"));
+      auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::none));
       CHECK(srv.failures().empty());
       CHECK_FALSE(r.error);
       CHECK_FALSE(r.esmtp);
@@ -154,11 +133,9 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
 TEST_CASE("A4 opportunistic without ESMTP: HELO and plaintext, reported as such [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("502 no\r\n").expect("HELO").send("250 mx\r\n")
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
+  srv.send("220 mx\r\n").expect("EHLO").send("502 no\r\n").expect("HELO").send("250 mx\r\n");
+  lockstep_delivery(srv);
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK_FALSE(r.tls.active);
@@ -171,8 +148,7 @@ TEST_CASE("A10 unsolicited plaintext before STARTTLS is a protocol error, never 
     asio::io_context io;
     script_server srv(io);
     srv.send("220 mx\r\n250 unsolicited\r\n").expect_close();
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::unsolicited_reply);
     CHECK_FALSE(contains(srv.received(), "STARTTLS"));
@@ -183,8 +159,7 @@ TEST_CASE("A10 unsolicited plaintext before STARTTLS is a protocol error, never 
     asio::io_context io;
     script_server srv(io);
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls + "220 ready for TLS\r\n").expect_close();
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::unsolicited_reply);
     CHECK_FALSE(contains(srv.received(), "STARTTLS"));
@@ -197,13 +172,9 @@ TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says 
     asio::io_context io;
     script_server srv(io);
     std::string sni;
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-        .upgrade(tls_handshake(cert("server.crt"), cert("server.key"), &sni))
-        .expect("EHLO").send("250 mx\r\n").expect("MAIL").send("250 ok\r\n").expect("RCPT")
-        .send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data().send("250 ok\r\n")
-        .expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    starttls(srv, ehlo_tls, "server", &sni).expect("EHLO").send("250 mx\r\n");
+    lockstep_delivery(srv);
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.tls.active);
     CHECK(r.tls.verified);
@@ -217,13 +188,10 @@ TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says 
   SUBCASE("no verification: active, not verified") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-        .upgrade(tls_handshake(cert("selfsigned.crt"), cert("selfsigned.key")))
-        .expect("EHLO").send("250 mx\r\n").expect("MAIL").send("250 ok\r\n").expect("RCPT")
-        .send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data().send("250 ok\r\n")
-        .expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required, tls_verify::none));
+    starttls(srv, ehlo_tls, "selfsigned").expect("EHLO").send("250 mx\r\n");
+    lockstep_delivery(srv);
+    auto r = start_and_deliver(io, srv, one_message(),
+                               tls_options(tls_mode::required, tls_verify::none));
     CHECK(srv.failures().empty());
     CHECK(r.tls.active);
     CHECK_FALSE(r.tls.verified);
@@ -236,20 +204,13 @@ TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says 
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
         .upgrade_refused(tls_handshake(cert("untrusted.crt"), cert("untrusted.key")))
         .next_connection()
-        .send("220 mx\r\n").expect("EHLO").send(ehlo_tls)
-        .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-        .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
-    CHECK(srv.failures().empty());
-    CHECK(srv.connections() == 2);
-    CHECK_FALSE(r.error);
-    CHECK(r.tls_fallback_reason == errc::tls_certificate_rejected);
-    CHECK_FALSE(r.tls.active);
+        .send("220 mx\r\n").expect("EHLO").send(ehlo_tls);
+    lockstep_delivery(srv);
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
+    check_plaintext_fallback(srv, r, errc::tls_certificate_rejected);
     CHECK_FALSE(r.tls.verified);
     CHECK(r.tls.version.empty());
     CHECK(r.tls.cipher.empty());
-    CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
     // The first connection carried nothing after STARTTLS but the handshake.
     const std::string first = srv.received().substr(0, srv.received().find("EHLO", 10));
     CHECK(leak_in(first).empty());
@@ -259,8 +220,7 @@ TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says 
     script_server srv(io);
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
         .upgrade_refused(tls_handshake(cert("expired.crt"), cert("expired.key"))).expect_close();
-    srv.start();
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::tls_certificate_rejected);
     CHECK_FALSE(r.tls.active);

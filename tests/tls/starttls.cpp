@@ -1,38 +1,15 @@
 // STARTTLS, implicit TLS and AUTH against the scripted server with real TLS (OpenSSL).
-#include "support/run.hpp"
-#include "support/script_server.hpp"
-#include "support/tls_server.hpp"
-
-#include <smtpipe/session/transcript.hpp>
-#include <smtpipe/tls.hpp>
-
-#include <sstream>
+#include "tls/tls_test.hpp"
 
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <string>
 
 using namespace smtpipe;
-using test::script_server;
+using namespace smtpipe::test;
 
 namespace {
-
-std::string cert(const std::string& name) { return std::string(SMTPIPE_TEST_CERTS_DIR) + "/" + name; }
-
-session_options tls_options(tls_mode mode, tls_verify verify = tls_verify::host) {
-  session_options o = test::fast_options(0.01);
-  o.tls = mode;
-  o.tls_server_name = "localhost";
-  tls_settings settings;
-  settings.verify = verify;
-  settings.ca_file = cert("ca.crt");
-  REQUIRE_FALSE(make_openssl_provider(settings, o.tls_provider));
-  return o;
-}
-
-std::vector<message> one_message() {
-  return {test::make_message("a@example.org", {"b@example.org"}, "Subject: t\r\n\r\nhi\r\n")};
-}
 
 const std::string ehlo_tls = "250-mx.example.org\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
 
@@ -43,12 +20,10 @@ TEST_CASE("STARTTLS, handshake, EHLO again, then the message over TLS [smtpipe]"
   script_server srv(io);
   std::string sni;
   srv.send("220 mx ESMTP\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go ahead\r\n")
-      .upgrade(test::tls_handshake(cert("server.crt"), cert("server.key"), &sni))
-      .expect("EHLO").send("250-mx.example.org\r\n250 PIPELINING\r\n")
-      .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+      .upgrade(tls_handshake(cert("server.crt"), cert("server.key"), &sni))
+      .expect("EHLO").send("250-mx.example.org\r\n250 PIPELINING\r\n");
+  pipelined_delivery(srv);
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.tls.active);
@@ -64,12 +39,11 @@ TEST_CASE("required TLS: no STARTTLS advertised, no AUTH or MAIL in clear (strip
   asio::io_context io;
   script_server srv(io);
   srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH PLAIN\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
   auto o = tls_options(tls_mode::required);
   o.auth.emplace();
   o.auth->credentials.user = "user";
   o.auth->credentials.secret = "secret";
-  auto r = test::deliver_to(io, srv.port(), one_message(), o);
+  auto r = start_and_deliver(io, srv, one_message(), o);
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::starttls_refused);
   CHECK_FALSE(r.tls.active);
@@ -85,8 +59,7 @@ TEST_CASE("STARTTLS response injection: bytes behind the 220 are never read as r
     srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
         .send("220 go\r\n" + injected)  // one segment
         .expect_close();
-    srv.start();
-    auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+    auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::tls_plaintext_injection);
     CHECK(srv.received().find("STARTTLS\r\n") + 10 == srv.received().size());  // nothing after
@@ -96,10 +69,8 @@ TEST_CASE("STARTTLS response injection: bytes behind the 220 are never read as r
 TEST_CASE("a certificate for another host is refused under host verification [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-      .upgrade(test::tls_handshake(cert("wronghost.crt"), cert("wronghost.key")));
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));
+  starttls(srv, ehlo_tls, "wronghost");
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
   CHECK(r.error == errc::tls_certificate_rejected);
   CHECK_FALSE(r.tls.active);
   CHECK(r.tls.verify_result.find("mismatch") != std::string::npos);
@@ -109,12 +80,10 @@ TEST_CASE("a certificate for another host is refused under host verification [sm
 TEST_CASE("implicit TLS: handshake before the banner [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.upgrade(test::tls_handshake(cert("server.crt"), cert("server.key")))
-      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n")
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::implicit));
+  srv.upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
+      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n");
+  lockstep_delivery(srv);
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::implicit));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.tls.active);
@@ -124,21 +93,15 @@ TEST_CASE("implicit TLS: handshake before the banner [smtpipe]") {
 TEST_CASE("AUTH PLAIN after STARTTLS, redacted in the transcript [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-      .upgrade(test::tls_handshake(cert("server.crt"), cert("server.key")))
-      .expect("EHLO").send("250-mx\r\n250 AUTH PLAIN LOGIN\r\n")
-      .expect("AUTH PLAIN AHVzZXIAc2VjcmV0").send("235 2.7.0 ok\r\n")
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
+  starttls(srv, ehlo_tls).expect("EHLO").send("250-mx\r\n250 AUTH PLAIN LOGIN\r\n")
+      .expect("AUTH PLAIN AHVzZXIAc2VjcmV0").send("235 2.7.0 ok\r\n");
+  lockstep_delivery(srv);
   auto o = tls_options(tls_mode::required);
   o.auth.emplace();
   o.auth->credentials.user = "user";
   o.auth->credentials.secret = "secret";
   std::ostringstream log;
-  transcript t(log);
-  o.observer = &t;
-  auto r = test::deliver_to(io, srv.port(), one_message(), o);
+  auto r = deliver_transcribed(io, srv, o, log);
   CHECK(srv.failures().empty());
   CHECK(r.authenticated);
   CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
@@ -149,18 +112,8 @@ TEST_CASE("AUTH PLAIN after STARTTLS, redacted in the transcript [smtpipe]") {
 TEST_CASE("opportunistic TLS refused: a fresh plaintext connection, reported truthfully [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
-      .send("454 4.7.0 TLS not available\r\n").expect("QUIT").send("221 bye\r\n")
-      .next_connection()
-      .send("220 mx\r\n").expect("EHLO").send(ehlo_tls)  // still offered: not used again
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
-  srv.start();
-  auto r = test::deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::opportunistic));
-  CHECK(srv.failures().empty());
-  CHECK(srv.connections() == 2);
-  CHECK(r.tls_fallback_reason == errc::starttls_refused);
-  CHECK_FALSE(r.tls.active);
-  CHECK_FALSE(r.error);
-  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+  // STARTTLS is still offered on the second connection: not used again.
+  lockstep_delivery(starttls_refused(srv, ehlo_tls, "454 4.7.0 TLS not available\r\n", ehlo_tls));
+  auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
+  check_plaintext_fallback(srv, r, errc::starttls_refused);
 }

@@ -1,5 +1,6 @@
 // tests/tls/tls_test.hpp - What the scripted TLS and AUTH tests share: certificates, options,
-// test credentials, a message, and the "no plaintext leak" check on the captured bytes.
+// test credentials, a message, the server's STARTTLS and delivery steps, and the "no plaintext
+// leak" check on the captured bytes.
 // SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_TESTS_TLS_TLS_TEST_HPP
 #define SMTPIPE_TESTS_TLS_TLS_TEST_HPP
@@ -9,14 +10,17 @@
 #include "support/tls_server.hpp"
 #include "support/wire.hpp"
 
+#include <smtpipe/session/transcript.hpp>
 #include <smtpipe/tls.hpp>
 
 #include <openssl/evp.h>
 
 #include <doctest/doctest.h>
 
+#include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #ifndef SMTPIPE_TEST_CERTS_DIR
@@ -79,18 +83,89 @@ inline void add_auth(session_options& o, std::string mechanism = {}, bool allow_
   o.auth->allow_plaintext = allow_plaintext;
 }
 
+/// tls_options(`mode`) with the test credentials for AUTH (`mechanism`, plaintext not allowed).
+inline session_options with_auth(tls_mode mode, std::string mechanism = {}) {
+  auto o = tls_options(mode);
+  add_auth(o, std::move(mechanism));
+  return o;
+}
+
 inline std::vector<message> one_message() {
   return {make_message("a@example.org", {"b@example.org"},
                        "Subject: tls test\r\n\r\n" + std::string(body_marker) + "\r\n")};
 }
 
+/// PLAIN's message (RFC 4616) before base64: no authzid, the user, the secret.
+inline std::string plain_message(std::string_view user = test_user,
+                                 std::string_view secret = test_secret) {
+  return std::string(1, '\0') + std::string(user) + '\0' + std::string(secret);
+}
+
+// ---- the server's side of the script ----------------------------------------------------------
+
+/// 220, EHLO answered with `ehlo`, STARTTLS answered 220, then the handshake with the
+/// certificate `stem`.crt and its key (the server name the client sent into `sni`, if given).
+inline script_server& starttls(script_server& srv, const std::string& ehlo,
+                               const std::string& stem = "server", std::string* sni = nullptr) {
+  return srv.send("220 mx\r\n").expect("EHLO").send(ehlo).expect("STARTTLS").send("220 go\r\n")
+      .upgrade(tls_handshake(cert(stem + ".crt"), cert(stem + ".key"), sni));
+}
+
+/// The rest of a session in lock-step: MAIL, RCPT, DATA, the data and QUIT, each answered.
+inline script_server& lockstep_delivery(script_server& srv) {
+  return srv.expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
+      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+}
+
+/// The same pipelined: MAIL, RCPT and DATA answered together, then the data's reply with QUIT's.
+inline script_server& pipelined_delivery(script_server& srv) {
+  return srv.expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
+}
+
+/// STARTTLS answered `reply` (not 220) and QUIT; then a second connection, whose EHLO is
+/// answered `ehlo_again`: where an opportunistic client goes on in plaintext.
+inline script_server& starttls_refused(script_server& srv, const std::string& ehlo,
+                                       const std::string& reply, const std::string& ehlo_again) {
+  return srv.send("220 mx\r\n").expect("EHLO").send(ehlo).expect("STARTTLS").send(reply)
+      .expect("QUIT").send("221 bye\r\n")
+      .next_connection().send("220 mx\r\n").expect("EHLO").send(ehlo_again);
+}
+
+/// AUTH PLAIN with an initial response, accepted; what it decodes to goes to `decoded`.
+inline script_server& accept_plain(script_server& srv, std::string& decoded) {
+  return srv.answer("AUTH PLAIN ", [&decoded](const std::string& line) {
+    decoded = unb64(line.substr(11));
+    return std::string("235 2.7.0 ok\r\n");
+  });
+}
+
+/// start_and_deliver with one_message(), the session's transcript written to `log`.
+inline session_result deliver_transcribed(asio::io_context& io, script_server& srv,
+                                          session_options o, std::ostream& log) {
+  transcript t(log);
+  o.observer = &t;
+  return start_and_deliver(io, srv, one_message(), std::move(o));
+}
+
+/// An opportunistic session that gave up TLS for `reason` and delivered the message in
+/// plaintext over a second connection, as the script had it.
+inline void check_plaintext_fallback(const script_server& srv, const session_result& r,
+                                     errc reason) {
+  CHECK(srv.failures().empty());
+  CHECK(srv.connections() == 2);
+  CHECK_FALSE(r.error);
+  CHECK(r.tls_fallback_reason == reason);
+  CHECK_FALSE(r.tls.active);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}
+
 /// What would betray a plaintext leak in `bytes`: a transaction command, AUTH, the body, or
 /// the test credentials raw or base64-encoded (PLAIN's and LOGIN's forms). Empty: none.
 inline std::string leak_in(std::string_view bytes) {
-  const std::string plain = std::string("\0", 1) + std::string(test_user) + '\0' + std::string(test_secret);
   const std::vector<std::string> needles{
       "AUTH",       "MAIL FROM",    "RCPT TO",        "DATA\r\n",        std::string(body_marker),
-      std::string(test_secret), b64(plain), b64(test_user), b64(test_secret)};
+      std::string(test_secret), b64(plain_message()), b64(test_user), b64(test_secret)};
   for (const auto& n : needles)
     if (contains(bytes, n)) return "leaked '" + n + "'";
   return {};
