@@ -14,11 +14,11 @@
 // SPDX-License-Identifier: BSL-1.0
 #include <smtpipe.hpp>
 
+#include <benchmark/benchmark.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <benchmark/benchmark.h>
 
 #include <memory>
 #include <vector>
@@ -35,13 +35,13 @@ struct conversation {
 };
 conversation conv;
 
-#define BENCH_PASS_STATE(type)                                      \
-  struct type {                                                     \
-    static constexpr std::string_view name = #type;                 \
-    asio::awaitable<transition> run(smtpipe::session&) {            \
-      ++conv.transitions;                                           \
-      co_return transition::next();                                 \
-    }                                                               \
+#define BENCH_PASS_STATE(type)                           \
+  struct type {                                          \
+    static constexpr std::string_view name = #type;      \
+    asio::awaitable<transition> run(smtpipe::session&) { \
+      ++conv.transitions;                                \
+      co_return transition::next();                      \
+    }                                                    \
   };
 BENCH_PASS_STATE(x_banner)
 BENCH_PASS_STATE(x_ehlo)
@@ -77,11 +77,11 @@ struct x_quit {
 };
 
 using namespace smtpipe;
-using P0 = pipeline<insert_after<state_id::head, group<x_banner, x_ehlo, x_mail, x_rcpt, x_data, x_rset, x_quit>>>;
+using P0 = pipeline<
+    insert_after<state_id::head, group<x_banner, x_ehlo, x_mail, x_rcpt, x_data, x_rset, x_quit>>>;
 using P10 = pipeline<insert_after<
-    state_id::head,
-    group<x_banner, x_ehlo, x_mail, x_rcpt, group<p0, p1, p2, p3, p4, p5, p6, p7, p8, p9>, x_data,
-          x_rset, x_quit>>>;
+    state_id::head, group<x_banner, x_ehlo, x_mail, x_rcpt,
+                          group<p0, p1, p2, p3, p4, p5, p6, p7, p8, p9>, x_data, x_rset, x_quit>>>;
 
 // ---- the hand-written switch -----------------------------------------------------------------
 
@@ -94,9 +94,35 @@ asio::awaitable<void> run_switch(session& s) {
   x_data data;
   x_rset rset;
   x_quit quit;
-  p0 a0; p1 a1; p2 a2; p3 a3; p4 a4; p5 a5; p6 a6; p7 a7; p8 a8; p9 a9;
-  enum : int { s_banner, s_ehlo, s_mail, s_rcpt, s_p0, s_p1, s_p2, s_p3, s_p4, s_p5, s_p6, s_p7,
-               s_p8, s_p9, s_data, s_rset, s_quit };
+  p0 a0;
+  p1 a1;
+  p2 a2;
+  p3 a3;
+  p4 a4;
+  p5 a5;
+  p6 a6;
+  p7 a7;
+  p8 a8;
+  p9 a9;
+  enum : int {
+    s_banner,
+    s_ehlo,
+    s_mail,
+    s_rcpt,
+    s_p0,
+    s_p1,
+    s_p2,
+    s_p3,
+    s_p4,
+    s_p5,
+    s_p6,
+    s_p7,
+    s_p8,
+    s_p9,
+    s_data,
+    s_rset,
+    s_quit
+  };
   int st = s_banner;
   for (;;) {
     transition t = transition::next();
@@ -104,7 +130,10 @@ asio::awaitable<void> run_switch(session& s) {
       case s_banner: t = co_await banner.run(s); break;
       case s_ehlo: t = co_await ehlo.run(s); break;
       case s_mail: t = co_await mail.run(s); break;
-      case s_rcpt: t = co_await rcpt.run(s); if (!Ten) st = s_p9; break;
+      case s_rcpt:
+        t = co_await rcpt.run(s);
+        if (!Ten) st = s_p9;
+        break;
       case s_p0: t = co_await a0.run(s); break;
       case s_p1: t = co_await a1.run(s); break;
       case s_p2: t = co_await a2.run(s); break;
@@ -187,8 +216,9 @@ void measure(benchmark::State& state, int mail_target, Run run) {
   // Per iteration (one conversation), and the CPU time of one transition.
   state.counters["transitions_per_iteration"] =
       static_cast<double>(conv.transitions) / static_cast<double>(state.iterations());
-  state.counters["per_transition"] = benchmark::Counter(
-      static_cast<double>(conv.transitions), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["per_transition"] =
+      benchmark::Counter(static_cast<double>(conv.transitions),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 template <class P>

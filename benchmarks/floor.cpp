@@ -76,8 +76,10 @@ void session(int port, long count, const std::string& body) {
   const std::string envelope =
       "MAIL FROM:<sender@example.org>\r\nRCPT TO:<rcpt@example.net>\r\nDATA\r\n";
   if (!read_replies(fd, in, "2")) return fail("greeting");
-  if (!write_all(fd, "EHLO floor.example.org\r\n") || !read_replies(fd, in, "2")) return fail("EHLO");
-  if (count > 0 && (!write_all(fd, envelope) || !read_replies(fd, in, "223"))) return fail("envelope");
+  if (!write_all(fd, "EHLO floor.example.org\r\n") || !read_replies(fd, in, "2"))
+    return fail("EHLO");
+  if (count > 0 && (!write_all(fd, envelope) || !read_replies(fd, in, "223")))
+    return fail("envelope");
   std::string out;
   for (long i = 0; i < count; ++i) {
     out.assign(body);

@@ -39,7 +39,8 @@ struct connection {
 };
 
 constexpr std::string_view greeting = "220 sink.bench ESMTP\r\n";
-constexpr std::string_view ehlo_reply = "250-sink.bench\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 104857600\r\n";
+constexpr std::string_view ehlo_reply =
+    "250-sink.bench\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 104857600\r\n";
 constexpr std::string_view ok = "250 2.0.0 Ok\r\n";
 constexpr std::string_view go_ahead = "354 End data with <CR><LF>.<CR><LF>\r\n";
 constexpr std::string_view queued = "250 2.0.0 Ok: queued\r\n";
@@ -152,7 +153,8 @@ int main(int argc, char** argv) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(lfd, backlog) != 0) {
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(lfd, backlog) != 0) {
     std::perror("bind/listen");
     return 1;
   }
@@ -220,7 +222,8 @@ int main(int argc, char** argv) {
           const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (fd < 0) break;
           setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-          if (conns.size() <= static_cast<std::size_t>(fd)) conns.resize(static_cast<std::size_t>(fd) + 1024);
+          if (conns.size() <= static_cast<std::size_t>(fd))
+            conns.resize(static_cast<std::size_t>(fd) + 1024);
           auto& c = conns[static_cast<std::size_t>(fd)];
           c = std::make_unique<connection>();
           c->fd = fd;

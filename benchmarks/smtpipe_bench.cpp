@@ -186,16 +186,21 @@ int main(int argc, char** argv) {
   for (auto& c : contexts) guards.push_back(asio::make_work_guard(*c));
   bench.rss_before = rss_kib();
   bench.heap_before = heap_bytes();
-  const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+  const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"),
+                                   static_cast<unsigned short>(port));
   const bench_pipeline static_pipeline;
   const smtpipe::state_machine machine{static_pipeline};
   auto all_spawned = [&guards](std::exception_ptr) {
     for (auto& g : guards) g.reset();  // every session is spawned: run until they end
   };
-  if (runtime) asio::co_spawn(io, start_all(ep, machine, messages, count, options, contexts), all_spawned);
-  else asio::co_spawn(io, start_all(ep, static_pipeline, messages, count, options, contexts), all_spawned);
+  if (runtime)
+    asio::co_spawn(io, start_all(ep, machine, messages, count, options, contexts), all_spawned);
+  else
+    asio::co_spawn(io, start_all(ep, static_pipeline, messages, count, options, contexts),
+                   all_spawned);
   std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < contexts.size(); ++t) pool.emplace_back([&c = *contexts[t]] { c.run(); });
+  for (std::size_t t = 1; t < contexts.size(); ++t)
+    pool.emplace_back([&c = *contexts[t]] { c.run(); });
   io.run();
   for (auto& t : pool) t.join();
   const double seconds =
@@ -207,8 +212,8 @@ int main(int argc, char** argv) {
       "\"session_errors\": %ld, \"seconds\": %.6f, \"sessions\": %ld, \"rss_before_kib\": %ld, "
       "\"rss_idle_kib\": %ld, \"rss_max_kib\": %ld, \"heap_before\": %ld, \"heap_idle\": %ld, "
       "\"first_error\": \"%s\"}\n",
-      count, bench.delivered.load(), bench.failed_recipients.load(), bench.session_errors.load(), seconds,
-      bench.sessions, bench.rss_before, bench.rss_idle, ru.ru_maxrss, bench.heap_before,
+      count, bench.delivered.load(), bench.failed_recipients.load(), bench.session_errors.load(),
+      seconds, bench.sessions, bench.rss_before, bench.rss_idle, ru.ru_maxrss, bench.heap_before,
       bench.heap_idle, bench.first_error.c_str());
   return bench.delivered == count && bench.finished == bench.sessions ? 0 : 1;
 }

@@ -44,7 +44,8 @@ struct noop_probe {
 //! [noop-probe]
 
 //! [static]
-using static_pipeline = smtpipe::pipeline<smtpipe::insert_after<smtpipe::state_id::ehlo, noop_probe>>;
+using static_pipeline =
+    smtpipe::pipeline<smtpipe::insert_after<smtpipe::state_id::ehlo, noop_probe>>;
 static_assert(static_pipeline::id_of<noop_probe>() == smtpipe::state_id::first_custom);
 //! [static]
 
@@ -60,8 +61,7 @@ smtpipe::session_result run(asio::io_context& io, Deliver deliver) {
   });
   // The sink keeps waiting for its next connection: run until this delivery is done.
   io.restart();
-  while (!done && io.run_one_for(std::chrono::seconds(20)) > 0) {
-  }
+  while (!done && io.run_one_for(std::chrono::seconds(20)) > 0) {}
   return result;
 }
 
@@ -86,7 +86,8 @@ int main() {
 
   std::cout << "-- static pipeline<insert_after<state_id::ehlo, noop_probe>>\n";
   const static_pipeline pipeline;
-  const auto r1 = run(io, [&] { return smtpipe::deliver("127.0.0.1", port, pipeline, messages, options); });
+  const auto r1 =
+      run(io, [&] { return smtpipe::deliver("127.0.0.1", port, pipeline, messages, options); });
 
   std::cout << "\n-- register_smtp_client_state(make_state<noop_probe>(), state_id::ehlo)\n";
   //! [runtime]
@@ -103,6 +104,8 @@ int main() {
     if (commands[i] == "NOOP" && commands[i - 1].starts_with("EHLO")) ++noops;
   const bool ok = id == smtpipe::state_id::first_custom && r1.all_delivered() &&
                   r2.all_delivered() && noops == 2 && sink.record().messages.size() == 2;
-  std::cout << '\n' << (ok ? "as expected: NOOP right after EHLO in both sessions\n" : "unexpected outcome\n");
+  std::cout << '\n'
+            << (ok ? "as expected: NOOP right after EHLO in both sessions\n"
+                   : "unexpected outcome\n");
   return ok ? 0 : 1;
 }

@@ -54,7 +54,8 @@ constexpr std::string_view body =
 
 void print_order(const smtpipe::state_machine& machine) {
   std::cout << "pipeline:";
-  for (int id : machine.order()) std::cout << ' ' << machine.get_state(id)->name << '(' << id << ')';
+  for (int id : machine.order())
+    std::cout << ' ' << machine.get_state(id)->name << '(' << id << ')';
   std::cout << "\n\n";
 }
 
@@ -67,7 +68,8 @@ smtpipe::session_result run(asio::io_context& io, const smtpipe::state_machine& 
   options.observer = &observer;
   smtpipe::session_result result;
   bool done = false;
-  asio::co_spawn(io, smtpipe::deliver("127.0.0.1", std::to_string(port), machine, messages, options),
+  asio::co_spawn(io,
+                 smtpipe::deliver("127.0.0.1", std::to_string(port), machine, messages, options),
                  [&](std::exception_ptr e, smtpipe::session_result r) {
                    if (e) std::rethrow_exception(e);
                    result = std::move(r);
@@ -81,9 +83,8 @@ smtpipe::session_result run(asio::io_context& io, const smtpipe::state_machine& 
 void print_results(const smtpipe::session_result& result) {
   std::cout << "\nresults:\n";
   for (const auto& r : result.messages.at(0).recipients) {
-    std::cout << "  " << r.address << ": " << smtpipe::to_string(r.status) << ", " << r.code
-              << ' ' << r.enhanced.to_string() << " \"" << r.text << "\" (decided in " << r.state
-              << ")\n";
+    std::cout << "  " << r.address << ": " << smtpipe::to_string(r.status) << ", " << r.code << ' '
+              << r.enhanced.to_string() << " \"" << r.text << "\" (decided in " << r.state << ")\n";
   }
 }
 
@@ -108,7 +109,8 @@ int main() try {
   // static pipeline. `attributes` must outlive the registration: it is kept by pointer.
   //! [demo-runtime]
   smtpipe::state_machine machine{demo_pipeline{}};
-  static const ex::xclient_config attributes{{{"NAME", "client.example.org"}, {"ADDR", "192.0.2.10"}}};
+  static const ex::xclient_config attributes{
+      {{"NAME", "client.example.org"}, {"ADDR", "192.0.2.10"}}};
   const smtpipe::smtp_state xclient = ex::xclient_state(&attributes);
   if (machine.register_state(xclient, smtpipe::state_id::ehlo) < 0) {
     std::cerr << "demo: " << machine.last_error() << '\n';
@@ -136,7 +138,8 @@ int main() try {
              rs.at(1).state == "rcpt",
          "nobody@example.net refused for good (550) by its RCPT");
   expect(seen.proxy_lines.size() == 1 &&
-             seen.proxy_lines[0] == "PROXY TCP4 192.0.2.10 127.0.0.1 40123 " + std::to_string(sink.port()),
+             seen.proxy_lines[0] ==
+                 "PROXY TCP4 192.0.2.10 127.0.0.1 40123 " + std::to_string(sink.port()),
          "one PROXY header, before the greeting, naming 192.0.2.10:40123");
   expect(seen.xclient_lines.size() == 1 &&
              seen.xclient_lines[0] == "XCLIENT NAME=client.example.org ADDR=192.0.2.10",

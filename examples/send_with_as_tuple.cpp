@@ -28,8 +28,8 @@ using asio::experimental::as_tuple;
 void print(const char* what, const std::error_code& ec, const smtpipe::session_result& result) {
   std::cout << what << ": error = " << (ec ? ec.message() : "none") << '\n';
   for (const auto& r : result.messages.at(0).recipients)
-    std::cout << "  " << r.address << ": " << smtpipe::to_string(r.status) << " (" << r.code
-              << ") " << r.text << '\n';
+    std::cout << "  " << r.address << ": " << smtpipe::to_string(r.status) << " (" << r.code << ") "
+              << r.text << '\n';
 }
 
 // A loopback port with no listener: bind one, note it, close it.
@@ -76,8 +76,8 @@ int main() {
         const auto& first = result.messages.at(0).recipients;
         const auto& second = result2.messages.at(0).recipients;
         ok = !ec && first.at(0).status == delivery_status::delivered &&
-             first.at(1).status == delivery_status::permanent && ec2 &&
-             second.size() == 2 && second.at(0).status == delivery_status::transient;
+             first.at(1).status == delivery_status::permanent && ec2 && second.size() == 2 &&
+             second.at(0).status == delivery_status::transient;
       },
       asio::detached);
   io.run();

@@ -148,7 +148,8 @@ std::optional<usage_error> parse_server(std::string_view spec, cli_options& o) {
   std::string_view host = spec, port;
   if (!spec.empty() && spec.front() == '[') {
     const auto close = spec.find(']');
-    if (close == spec.npos) return usage_error{"--server: missing ']' in '" + std::string(spec) + "'"};
+    if (close == spec.npos)
+      return usage_error{"--server: missing ']' in '" + std::string(spec) + "'"};
     host = spec.substr(1, close - 1);
     const std::string_view rest = spec.substr(close + 1);
     if (!rest.empty()) {
@@ -299,8 +300,9 @@ parsed_command_line parse_command_line(int argc, char** argv) {
       o.tls_options_given.push_back(name);
     } else if (name == "--tls-name" || name == "--ca-file" || name == "--cert" || name == "--key") {
       auto v = value();
-      if (!v || v->empty()) return fail(name + (name == "--tls-name" ? " needs a name" : " needs a path"));
-      std::string& target = name == "--tls-name" ? o.tls_name
+      if (!v || v->empty())
+        return fail(name + (name == "--tls-name" ? " needs a name" : " needs a path"));
+      std::string& target = name == "--tls-name"  ? o.tls_name
                             : name == "--ca-file" ? o.ca_file
                             : name == "--cert"    ? o.cert_file
                                                   : o.key_file;
@@ -315,8 +317,9 @@ parsed_command_line parse_command_line(int argc, char** argv) {
       if (!v || v->empty()) return fail("--auth-password-file needs a path");
       o.auth_password_file = *v;
     } else if (name == "--auth-password") {
-      return fail("--auth-password does not exist: a password on the command line is visible "
-                  "to every user of the machine; use --auth-password-file");
+      return fail(
+          "--auth-password does not exist: a password on the command line is visible "
+          "to every user of the machine; use --auth-password-file");
     } else if (name == "--auth-mech") {
       auto v = value();
       if (!v || v->empty()) return fail("--auth-mech needs a SASL mechanism name");
@@ -332,12 +335,14 @@ parsed_command_line parse_command_line(int argc, char** argv) {
   }
   if (o.recipients.empty()) return fail("no recipient given");
   if (!tls_built && !o.tls_options_given.empty())
-    return fail(o.tls_options_given.front() + ": this smtpipe-send was built without OpenSSL, "
+    return fail(o.tls_options_given.front() +
+                ": this smtpipe-send was built without OpenSSL, "
                 "so without TLS (only --tls none)");
   if (o.cert_file.empty() != o.key_file.empty()) return fail("--cert and --key go together");
   if (o.auth_user && o.auth_password_file.empty())
     return fail("--auth-user needs --auth-password-file");
-  if (!o.auth_user && (!o.auth_password_file.empty() || !o.auth_mech.empty() || o.allow_plaintext_auth))
+  if (!o.auth_user &&
+      (!o.auth_password_file.empty() || !o.auth_mech.empty() || o.allow_plaintext_auth))
     return fail("--auth-password-file, --auth-mech and --allow-plaintext-auth need --auth-user");
   result.options = std::move(o);
   return result;
@@ -517,8 +522,8 @@ smtpipe::session_result send(const cli_options& o, smtpipe::session_options opti
 
 /// True when every message was refused by validation: nothing was sent, nothing connected.
 bool refused_before_connecting(const smtpipe::session_result& r) {
-  return !r.messages.empty() &&
-         std::all_of(r.messages.begin(), r.messages.end(), [](const auto& m) { return bool(m.error); });
+  return !r.messages.empty() && std::all_of(r.messages.begin(), r.messages.end(),
+                                            [](const auto& m) { return bool(m.error); });
 }
 
 int exit_status(const smtpipe::session_result& r) {
@@ -594,9 +599,8 @@ std::string json_error(std::error_code ec) {
 void report_json(const cli_options& o, const smtpipe::session_result& r, std::ostream& out) {
   for (std::size_t m = 0; m < r.messages.size(); ++m) {
     for (const auto& rr : r.messages[m].recipients) {
-      out << "{\"message\":" << m + 1 << ",\"rcpt\":" << json_string(rr.address)
-          << ",\"status\":\"" << smtpipe::to_string(rr.status) << "\",\"code\":" << rr.code
-          << ",\"enhanced\":"
+      out << "{\"message\":" << m + 1 << ",\"rcpt\":" << json_string(rr.address) << ",\"status\":\""
+          << smtpipe::to_string(rr.status) << "\",\"code\":" << rr.code << ",\"enhanced\":"
           << (rr.enhanced.present() ? json_string(rr.enhanced.to_string()) : "null")
           << ",\"text\":" << json_string(rr.text) << ",\"state\":" << json_string(rr.state)
           << "}\n";
@@ -606,11 +610,12 @@ void report_json(const cli_options& o, const smtpipe::session_result& r, std::os
   const smtpipe::tls_status& tls = r.tls;
   out << "{\"session\":{\"server\":" << json_string(o.host + ':' + o.port)
       << ",\"error\":" << json_error(r.error) << ",\"error_state\":" << json_string(r.error_state)
-      << ",\"error_text\":" << json_string(r.error_text) << ",\"greeting\":" << json_string(r.greeting)
-      << ",\"esmtp\":" << flag(r.esmtp) << ",\"pipelining\":" << flag(r.pipelining)
-      << ",\"authenticated\":" << flag(r.authenticated) << ",\"transactions\":" << r.transactions
-      << ",\"tls\":{\"active\":" << flag(tls.active) << ",\"version\":" << json_string(tls.version)
-      << ",\"cipher\":" << json_string(tls.cipher) << ",\"verified\":" << flag(tls.verified)
+      << ",\"error_text\":" << json_string(r.error_text)
+      << ",\"greeting\":" << json_string(r.greeting) << ",\"esmtp\":" << flag(r.esmtp)
+      << ",\"pipelining\":" << flag(r.pipelining) << ",\"authenticated\":" << flag(r.authenticated)
+      << ",\"transactions\":" << r.transactions << ",\"tls\":{\"active\":" << flag(tls.active)
+      << ",\"version\":" << json_string(tls.version) << ",\"cipher\":" << json_string(tls.cipher)
+      << ",\"verified\":" << flag(tls.verified)
       << ",\"verify_result\":" << json_string(tls.verify_result)
       << ",\"server_name\":" << json_string(tls.server_name)
       << ",\"fallback_reason\":" << json_error(r.tls_fallback_reason) << "}}}\n";

@@ -11,7 +11,7 @@
 # Usage: scripts/install-deps.sh        (as root, or through sudo when it is available)
 set -eu
 
-PACKAGES="meson ninja-build pkg-config g++ clang libboost-dev libasio-dev doctest-dev
+PACKAGES="meson ninja-build pkg-config g++ clang clang-format libboost-dev libasio-dev doctest-dev
 libssl-dev libbenchmark-dev postfix python3-aiosmtpd python3-aiosmtplib libpoco-dev
 libcurl4-openssl-dev swaks openssl gnuplot-nox strace dovecot-core"
 

@@ -33,12 +33,12 @@
 namespace smtpipe_examples {
 
 struct sink_config {
-  bool expect_proxy = false;         ///< Read a PROXY v1 line before sending the greeting.
-  bool pipelining = true;            ///< Advertise PIPELINING.
-  bool xclient = true;               ///< Advertise and accept XCLIENT.
-  std::vector<std::string> refuse;   ///< RCPT addresses answered 550 5.1.1.
-  std::ostream* log = nullptr;       ///< Where to print what arrives; null: silent.
-  std::size_t connections = 1;       ///< Connections to serve before the sink stops.
+  bool expect_proxy = false;        ///< Read a PROXY v1 line before sending the greeting.
+  bool pipelining = true;           ///< Advertise PIPELINING.
+  bool xclient = true;              ///< Advertise and accept XCLIENT.
+  std::vector<std::string> refuse;  ///< RCPT addresses answered 550 5.1.1.
+  std::ostream* log = nullptr;      ///< Where to print what arrives; null: silent.
+  std::size_t connections = 1;      ///< Connections to serve before the sink stops.
 };
 
 /// What the sink received, for the examples to check.
@@ -108,13 +108,15 @@ class demo_sink {
 
   asio::awaitable<bool> reply(connection& c, std::string text) {
     using asio::experimental::as_tuple;
-    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(text), as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(c.socket, asio::buffer(text), as_tuple(asio::use_awaitable));
     co_return !ec;
   }
 
   static std::string upper(std::string_view s) {
     std::string u(s);
-    std::transform(u.begin(), u.end(), u.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    std::transform(u.begin(), u.end(), u.begin(),
+                   [](unsigned char ch) { return std::toupper(ch); });
     return u;
   }
   // The address between angle brackets after "FROM:" / "TO:".
@@ -167,7 +169,8 @@ class demo_sink {
         const std::string to = path_of(*line);
         if (!c.tx) {
           answer = "503 5.5.1 Error: need MAIL command\r\n";
-        } else if (std::find(config_.refuse.begin(), config_.refuse.end(), to) != config_.refuse.end()) {
+        } else if (std::find(config_.refuse.begin(), config_.refuse.end(), to) !=
+                   config_.refuse.end()) {
           print("refusing recipient <" + to + ">");
           answer = "550 5.1.1 <" + to + ">: Recipient address rejected: no such user\r\n";
         } else {
@@ -184,10 +187,11 @@ class demo_sink {
           const auto& m = record_.messages.back();
           std::string to;
           for (const auto& r : m.to) to += " <" + r + ">";
-          print("message " + std::to_string(record_.messages.size()) + " from <" + m.from +
-                "> to" + to + ": " + std::to_string(m.data.size()) + " octets");
+          print("message " + std::to_string(record_.messages.size()) + " from <" + m.from + "> to" +
+                to + ": " + std::to_string(m.data.size()) + " octets");
           c.tx.reset();
-          answer = "250 2.0.0 Ok: queued as DEMO" + std::to_string(record_.messages.size()) + "\r\n";
+          answer =
+              "250 2.0.0 Ok: queued as DEMO" + std::to_string(record_.messages.size()) + "\r\n";
         }
       } else if (verb == "RSET") {
         c.tx.reset();

@@ -1,5 +1,5 @@
-// smtpipe/config.hpp - Compiler requirements and configuration knobs; every header includes it first.
-// SPDX-License-Identifier: BSL-1.0
+// smtpipe/config.hpp - Compiler requirements and configuration knobs; every header includes it
+// first. SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_CONFIG_HPP
 #define SMTPIPE_CONFIG_HPP
 
@@ -18,7 +18,8 @@
 #endif
 
 #if !defined(__cpp_impl_coroutine) || !__has_include(<coroutine>)
-#error "smtpipe requires C++20 coroutine support (<coroutine> and __cpp_impl_coroutine); \
+#error \
+    "smtpipe requires C++20 coroutine support (<coroutine> and __cpp_impl_coroutine); \
 with clang and libstdc++ use clang 14 or later."
 #endif
 

@@ -44,26 +44,26 @@ enum class errc {
   invalid_xtext,   ///< Input is not valid xtext (RFC 3461 §4).
 
   // Pipelines and sessions.
-  timeout,                    ///< A per-state timeout fired.
-  session_deadline,           ///< The whole-session deadline passed.
-  connection_closed,          ///< The server closed the connection while a reply was due.
-  unexpected_reply,           ///< A reply code the current state does not allow.
-  unsolicited_reply,          ///< Bytes arrived while no reply was outstanding.
-  service_not_available,      ///< The server answered 421 (RFC 5321 §3.8).
-  greeting_refused,           ///< The banner was 554 (or another 5yz): no service here.
-  extension_not_supported,    ///< A required extension was not advertised (SMTPUTF8, SIZE...).
-  message_too_big,            ///< Message larger than the server's advertised SIZE.
-  tls_not_available,          ///< TLS was requested but this build or connection cannot do it.
-  auth_not_available,         ///< AUTH was requested but cannot be performed.
-  unknown_state,              ///< A transition named a state ID that is not in the pipeline.
-  state_failed,               ///< A state ended the session with a failure of its own.
-  body_read_failed,           ///< The message body source could not be read.
-  not_attempted,              ///< The session ended before this recipient was tried.
-  early_reply,                ///< The server replied while the message body was being sent.
-  tls_handshake_failed,       ///< The TLS handshake failed (not a certificate problem).
-  tls_certificate_rejected,   ///< The server certificate failed the configured checks.
-  tls_plaintext_injection,    ///< Bytes followed the STARTTLS 220 before the handshake.
-  starttls_refused,           ///< TLS was required and STARTTLS was absent or refused.
+  timeout,                   ///< A per-state timeout fired.
+  session_deadline,          ///< The whole-session deadline passed.
+  connection_closed,         ///< The server closed the connection while a reply was due.
+  unexpected_reply,          ///< A reply code the current state does not allow.
+  unsolicited_reply,         ///< Bytes arrived while no reply was outstanding.
+  service_not_available,     ///< The server answered 421 (RFC 5321 §3.8).
+  greeting_refused,          ///< The banner was 554 (or another 5yz): no service here.
+  extension_not_supported,   ///< A required extension was not advertised (SMTPUTF8, SIZE...).
+  message_too_big,           ///< Message larger than the server's advertised SIZE.
+  tls_not_available,         ///< TLS was requested but this build or connection cannot do it.
+  auth_not_available,        ///< AUTH was requested but cannot be performed.
+  unknown_state,             ///< A transition named a state ID that is not in the pipeline.
+  state_failed,              ///< A state ended the session with a failure of its own.
+  body_read_failed,          ///< The message body source could not be read.
+  not_attempted,             ///< The session ended before this recipient was tried.
+  early_reply,               ///< The server replied while the message body was being sent.
+  tls_handshake_failed,      ///< The TLS handshake failed (not a certificate problem).
+  tls_certificate_rejected,  ///< The server certificate failed the configured checks.
+  tls_plaintext_injection,   ///< Bytes followed the STARTTLS 220 before the handshake.
+  starttls_refused,          ///< TLS was required and STARTTLS was absent or refused.
 
   // Authentication (RFC 4422, RFC 4954).
   sasl_bad_challenge,        ///< Malformed or unexpected server data in a SASL exchange.

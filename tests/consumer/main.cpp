@@ -10,7 +10,9 @@
 
 struct hello {
   static constexpr std::string_view name = "hello";
-  asio::awaitable<smtpipe::transition> run(smtpipe::session&) { co_return smtpipe::transition::next(); }
+  asio::awaitable<smtpipe::transition> run(smtpipe::session&) {
+    co_return smtpipe::transition::next();
+  }
 };
 
 int main() {
@@ -22,10 +24,13 @@ int main() {
   std::vector<smtpipe::message> messages{m};
   asio::io_context io;
   smtpipe::session_result result;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    // Port 9 on loopback: never reached, because validation refuses the message first.
-    result = co_await smtpipe::deliver("127.0.0.1", "9", P{}, messages);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        // Port 9 on loopback: never reached, because validation refuses the message first.
+        result = co_await smtpipe::deliver("127.0.0.1", "9", P{}, messages);
+      },
+      asio::detached);
   io.run();
   const bool ok = result.error == smtpipe::errc::control_character_in_argument;
   std::printf("consumer: %s\n", ok ? "refused before connecting" : result.error.message().c_str());

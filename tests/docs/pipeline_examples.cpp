@@ -45,7 +45,9 @@ int log_tostage(const smtpipe::session&, void*) { return int(smtpipe::stage::aft
 
 struct other {
   static constexpr std::string_view name = "other";
-  asio::awaitable<smtpipe::transition> run(smtpipe::session&) { co_return smtpipe::transition::next(); }
+  asio::awaitable<smtpipe::transition> run(smtpipe::session&) {
+    co_return smtpipe::transition::next();
+  }
 };
 
 }  // namespace
@@ -53,9 +55,9 @@ struct other {
 TEST_CASE("docs: static and runtime registration side by side [smtpipe]") {
   using namespace smtpipe;
   //! [static]
-  using P = pipeline<insert_after<state_id::ehlo, xclient>,        // ID 10
-                     insert_after<state_id::head, proxy_header>,   // ID 11, before banner
-                     insert_after<state_id::ehlo, audit>>;         // ID 12, lands before xclient
+  using P = pipeline<insert_after<state_id::ehlo, xclient>,       // ID 10
+                     insert_after<state_id::head, proxy_header>,  // ID 11, before banner
+                     insert_after<state_id::ehlo, audit>>;        // ID 12, lands before xclient
   static_assert(P::id_of<xclient>() == 10);
   static_assert(P::id_of<audit>() == 12);
   // proxy_header, banner, ehlo, audit, xclient, helo, starttls, auth, mail, ...
@@ -63,10 +65,10 @@ TEST_CASE("docs: static and runtime registration side by side [smtpipe]") {
   //! [static]
 
   //! [runtime]
-  state_machine m;                                                          // the ten built-ins
-  const int x = m.register_state(make_state<xclient>(), state_id::ehlo);    // 10
+  state_machine m;                                                             // the ten built-ins
+  const int x = m.register_state(make_state<xclient>(), state_id::ehlo);       // 10
   const int p = m.register_state(make_state<proxy_header>(), state_id::head);  // 11
-  const int a = m.register_state(make_state<audit>(), state_id::ehlo);      // 12
+  const int a = m.register_state(make_state<audit>(), state_id::ehlo);         // 12
   //! [runtime]
   CHECK(x == P::id_of<xclient>());
   CHECK(p == P::id_of<proxy_header>());
@@ -119,8 +121,8 @@ TEST_CASE("docs: refused registrations [smtpipe]") {
   state_machine m;
   smtp_state incomplete = make_state<xclient>();
   incomplete.tostage = nullptr;
-  CHECK(m.register_state(incomplete, state_id::ehlo) == -1);       // mandatory callback missing
-  CHECK(m.register_state(make_state<xclient>(), 42) == -1);        // no state 42
+  CHECK(m.register_state(incomplete, state_id::ehlo) == -1);  // mandatory callback missing
+  CHECK(m.register_state(make_state<xclient>(), 42) == -1);   // no state 42
   CHECK(m.register_state(make_state<xclient>(), state_id::ehlo) == 10);  // no ID was consumed
   CHECK(m.register_state(make_state<xclient>(), state_id::ehlo) == -1);  // the name is taken
   //! [refused]

@@ -1,4 +1,6 @@
 // expect: not a state type
 #include "smtpipe/pipeline/make_state.hpp"
-struct no_run { static constexpr std::string_view name = "no_run"; };
+struct no_run {
+  static constexpr std::string_view name = "no_run";
+};
 auto st = smtpipe::make_state<no_run>();

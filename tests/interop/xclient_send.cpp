@@ -79,8 +79,8 @@ int main(int argc, char** argv) try {
     return 2;
   }
   // Static part: the PROXY header only when asked for. Runtime part: XCLIENT after EHLO.
-  smtpipe::state_machine machine = args.proxy ? smtpipe::state_machine{proxy_pipeline{}}
-                                              : smtpipe::state_machine{};
+  smtpipe::state_machine machine =
+      args.proxy ? smtpipe::state_machine{proxy_pipeline{}} : smtpipe::state_machine{};
   if (!args.xclient.attributes.empty()) {
     const smtpipe::smtp_state st = ex::xclient_state(&args.xclient);
     if (machine.register_state(st, smtpipe::state_id::ehlo) < 0) {
@@ -102,12 +102,13 @@ int main(int argc, char** argv) try {
   asio::io_context io;
   smtpipe::session_result result;
   bool done = false;
-  asio::co_spawn(io, smtpipe::deliver(args.positional[0], args.positional[1], machine, messages, options),
-                 [&](std::exception_ptr e, smtpipe::session_result r) {
-                   if (e) std::rethrow_exception(e);
-                   result = std::move(r);
-                   done = true;
-                 });
+  asio::co_spawn(
+      io, smtpipe::deliver(args.positional[0], args.positional[1], machine, messages, options),
+      [&](std::exception_ptr e, smtpipe::session_result r) {
+        if (e) std::rethrow_exception(e);
+        result = std::move(r);
+        done = true;
+      });
   io.run_for(std::chrono::seconds(60));
   if (!done) {
     std::cerr << "interop-xclient-send: the session did not finish\n";

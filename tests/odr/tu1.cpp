@@ -5,7 +5,9 @@
 namespace {
 struct from_tu1 {
   static constexpr std::string_view name = "from_tu1";
-  asio::awaitable<smtpipe::transition> run(smtpipe::session&) { co_return smtpipe::transition::next(); }
+  asio::awaitable<smtpipe::transition> run(smtpipe::session&) {
+    co_return smtpipe::transition::next();
+  }
 };
 }  // namespace
 

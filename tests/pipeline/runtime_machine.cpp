@@ -53,9 +53,9 @@ TEST_CASE("a new machine holds the ten built-in states in order [smtpipe]") {
 TEST_CASE("registration follows Momentum: dense IDs, linked-list insertion [smtpipe]") {
   state_machine m;
   CHECK(m.register_state(named("x1"), state_id::ehlo) == 10);
-  CHECK(m.register_state(named("x2"), state_id::ehlo) == 11);   // lands before x1
-  CHECK(m.register_state(named("x3"), state_id::head) == 12);   // before banner: the new head
-  CHECK(m.register_state(named("x4"), 12) == 13);               // after a custom state
+  CHECK(m.register_state(named("x2"), state_id::ehlo) == 11);  // lands before x1
+  CHECK(m.register_state(named("x3"), state_id::head) == 12);  // before banner: the new head
+  CHECK(m.register_state(named("x4"), 12) == 13);              // after a custom state
   CHECK(m.order() == std::vector<int>{12, 13, 0, 1, 11, 10, 2, 3, 4, 5, 6, 7, 8, 9});
   CHECK(m.head()->name == "x3");
   CHECK(walk(m.head()) == m.order());
@@ -77,16 +77,18 @@ TEST_CASE("refused registrations return -1, say why and consume no ID [smtpipe]"
   CHECK(m.register_state(named(""), 0) == -1);
   CHECK(m.register_state(named("ehlo"), 0) == -1);  // a built-in's name
   CHECK(m.last_error().find("already used") != std::string::npos);
-  CHECK(m.register_state(named("ok"), 10) == -1);   // no state 10 yet
+  CHECK(m.register_state(named("ok"), 10) == -1);  // no state 10 yet
   CHECK(m.last_error().find("state 10 not found") != std::string::npos);
   CHECK(m.register_state(named("ok"), -2) == -1);
   CHECK(m.order().size() == 10);
-  CHECK(m.register_state(named("ok"), 0) == 10);    // the first success still gets 10
+  CHECK(m.register_state(named("ok"), 0) == 10);  // the first success still gets 10
   CHECK(m.last_error().empty());
-  CHECK(m.register_state(named("ok"), 0) == -1);    // now the name is taken
+  CHECK(m.register_state(named("ok"), 0) == -1);  // now the name is taken
 }
 
-TEST_CASE("setup and free are optional; the caller's struct may die; closure is kept by pointer [smtpipe]") {
+TEST_CASE(
+    "setup and free are optional; the caller's struct may die; closure is kept by pointer "
+    "[smtpipe]") {
   state_machine m;
   int user_data = 42;
   {
@@ -104,13 +106,14 @@ TEST_CASE("setup and free are optional; the caller's struct may die; closure is 
   CHECK((s->setup == nullptr));
 }
 
-TEST_CASE("pointers stay valid and earlier snapshots unchanged after later registrations [smtpipe]") {
+TEST_CASE(
+    "pointers stay valid and earlier snapshots unchanged after later registrations [smtpipe]") {
   state_machine m;
   const smtp_state* banner = m.get_state(0);
   auto before = m.current();
   CHECK(m.register_state(named("late"), state_id::head) == 10);
-  CHECK(banner->name == "banner");           // still readable
-  CHECK(before->order.size() == 10);         // a session holding this snapshot sees no change
+  CHECK(banner->name == "banner");    // still readable
+  CHECK(before->order.size() == 10);  // a session holding this snapshot sees no change
   CHECK(m.current()->order.size() == 11);
   CHECK(m.head()->name == "late");
 }
@@ -122,8 +125,8 @@ TEST_CASE("concurrent registrations get unique dense IDs [smtpipe]") {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i)
-        ids[static_cast<std::size_t>(t)].push_back(
-            m.register_state(named("t" + std::to_string(t) + "_" + std::to_string(i)), state_id::rcpt));
+        ids[static_cast<std::size_t>(t)].push_back(m.register_state(
+            named("t" + std::to_string(t) + "_" + std::to_string(i)), state_id::rcpt));
     });
   for (auto& th : threads) th.join();
   std::set<int> all;

@@ -9,13 +9,27 @@
 using namespace smtpipe;
 
 namespace {
-struct proxy { static constexpr std::string_view name = "proxy"; };
-struct xclient { static constexpr std::string_view name = "xclient"; };
-struct audit { static constexpr std::string_view name = "audit"; };
-struct a { static constexpr std::string_view name = "a"; };
-struct b { static constexpr std::string_view name = "b"; };
-struct c { static constexpr std::string_view name = "c"; };
-struct d { static constexpr std::string_view name = "d"; };
+struct proxy {
+  static constexpr std::string_view name = "proxy";
+};
+struct xclient {
+  static constexpr std::string_view name = "xclient";
+};
+struct audit {
+  static constexpr std::string_view name = "audit";
+};
+struct a {
+  static constexpr std::string_view name = "a";
+};
+struct b {
+  static constexpr std::string_view name = "b";
+};
+struct c {
+  static constexpr std::string_view name = "c";
+};
+struct d {
+  static constexpr std::string_view name = "d";
+};
 
 template <std::size_t N>
 constexpr bool same(const std::array<int, N>& x, std::initializer_list<int> y) {
@@ -67,6 +81,7 @@ TEST_CASE("a group is its states registered one after the other [smtpipe]") {
                 N::id_of<d>() == 13);
   static_assert(same(N::order(), {10, 11, 12, 13, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   // A group inserted where earlier states already follow the anchor stays contiguous.
-  using M = pipeline<insert_after<state_id::ehlo, audit>, insert_after<state_id::ehlo, group<a, b>>>;
+  using M =
+      pipeline<insert_after<state_id::ehlo, audit>, insert_after<state_id::ehlo, group<a, b>>>;
   static_assert(same(M::order(), {0, 1, 11, 12, 10, 2, 3, 4, 5, 6, 7, 8, 9}));
 }

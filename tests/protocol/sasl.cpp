@@ -80,8 +80,9 @@ TEST_CASE("PLAIN refuses a non-empty first challenge [smtpipe]") {
 
 // --- LOGIN -------------------------------------------------------------------------------------
 
-TEST_CASE("LOGIN answers the first challenge with the user, the second with the password "
-          "[smtpipe]") {
+TEST_CASE(
+    "LOGIN answers the first challenge with the user, the second with the password "
+    "[smtpipe]") {
   smtpipe::sasl_login m(creds("tim", "tanstaaftanstaaf"));
   CHECK(m.name() == "LOGIN");
   CHECK_FALSE(m.client_first());
@@ -136,7 +137,8 @@ TEST_CASE("LOGIN refuses an authzid, an empty user and NUL before sending anythi
 // --- XOAUTH2 -----------------------------------------------------------------------------------
 
 TEST_CASE("XOAUTH2 sends Google's documented initial client response [smtpipe]") {
-  smtpipe::sasl_xoauth2 m(creds("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"));
+  smtpipe::sasl_xoauth2 m(
+      creds("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"));
   CHECK(m.name() == "XOAUTH2");
   CHECK(m.client_first());
   CHECK(m.server_verified());
@@ -156,8 +158,9 @@ TEST_CASE("XOAUTH2 sends Google's documented initial client response [smtpipe]")
   CHECK(m.error_details().empty());
 }
 
-TEST_CASE("XOAUTH2 answers the server's JSON error challenge with one empty response "
-          "[smtpipe]") {
+TEST_CASE(
+    "XOAUTH2 answers the server's JSON error challenge with one empty response "
+    "[smtpipe]") {
   smtpipe::sasl_xoauth2 m(creds("someuser@example.com", "expired-token"));
   std::string r;
   CHECK_FALSE(m.step("", r));
@@ -180,7 +183,9 @@ TEST_CASE("XOAUTH2 refuses an empty challenge after its response [smtpipe]") {
 
 TEST_CASE("XOAUTH2 refuses ^A, NUL, empty fields and an authzid [smtpipe]") {
   const sasl_credentials bad[] = {
-      creds("u@example.com\x01" "auth=Bearer evil", "token"),
+      creds("u@example.com\x01"
+            "auth=Bearer evil",
+            "token"),
       creds("u@example.com", "tok\x01\x01"),
       creds("u@example.com", "tok\0en"s),
       creds("u@exa\0mple.com"s, "token"),

@@ -23,19 +23,32 @@ const std::string ehlo_pipelining = "250-mx.example.org\r\n250-PIPELINING\r\n250
 const std::string sent_before_cancel =
     "EHLO localhost\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n";
 
-const std::vector<message> messages{test::make_message("a@example.org", {"b@example.org"}, "hello\r\n")};
+const std::vector<message> messages{
+    test::make_message("a@example.org", {"b@example.org"}, "hello\r\n")};
 
 // The server cancels the client once the first pipelined group has arrived, then checks that
 // the client hangs up. Timeouts keep their defaults (minutes): only cancellation ends this fast.
 void script_cancel_mid_session(script_server& srv, asio::cancellation_signal& signal) {
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
       .call([&] { signal.emit(asio::cancellation_type::terminal); })
       .expect_close(2000ms);
 }
 
 void script_delivery(script_server& srv) {
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
       .send("250 2.0.0 queued\r\n221 bye\r\n");
 }
 
@@ -50,7 +63,8 @@ void check_cancelled(const script_server& srv, std::error_code ec, const session
 
 }  // namespace
 
-TEST_CASE("async_deliver with a bound cancellation slot: terminal cancellation mid-session [smtpipe]") {
+TEST_CASE(
+    "async_deliver with a bound cancellation slot: terminal cancellation mid-session [smtpipe]") {
   asio::io_context io;
   asio::cancellation_signal signal;
   script_server srv(io);
@@ -60,13 +74,14 @@ TEST_CASE("async_deliver with a bound cancellation slot: terminal cancellation m
   std::error_code ec;
   session_result result;
   const auto start = std::chrono::steady_clock::now();
-  async_deliver(io.get_executor(), "127.0.0.1", srv.port_string(), default_pipeline{}, messages,
-                session_options{},
-                asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, session_result r) {
-                  ++calls;
-                  ec = e;
-                  result = std::move(r);
-                }));
+  async_deliver(
+      io.get_executor(), "127.0.0.1", srv.port_string(), default_pipeline{}, messages,
+      session_options{},
+      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, session_result r) {
+        ++calls;
+        ec = e;
+        result = std::move(r);
+      }));
   io.run_for(5s);
   CHECK(std::chrono::steady_clock::now() - start < 1s);
   CHECK(calls == 1);
@@ -77,7 +92,9 @@ TEST_CASE("cancellation while waiting for the greeting sends nothing [smtpipe]")
   asio::io_context io;
   asio::cancellation_signal signal;
   script_server srv(io);
-  srv.sleep(20ms).call([&] { signal.emit(asio::cancellation_type::terminal); }).expect_close(2000ms);
+  srv.sleep(20ms)
+      .call([&] { signal.emit(asio::cancellation_type::terminal); })
+      .expect_close(2000ms);
   srv.start();
   int calls = 0;
   std::error_code ec;
@@ -119,7 +136,8 @@ TEST_CASE("async_deliver with as_tuple(use_awaitable) in a cancelled coroutine [
   check_cancelled(srv, ec, result);
 }
 
-TEST_CASE("async_deliver with as_tuple(use_awaitable) and with a plain callback deliver [smtpipe]") {
+TEST_CASE(
+    "async_deliver with as_tuple(use_awaitable) and with a plain callback deliver [smtpipe]") {
   {
     asio::io_context io;
     script_server srv(io);
@@ -129,9 +147,10 @@ TEST_CASE("async_deliver with as_tuple(use_awaitable) and with a plain callback 
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-          auto [ec, r] = co_await async_deliver(co_await asio::this_coro::executor, "127.0.0.1",
-                                                srv.port_string(), default_pipeline{}, messages,
-                                                test::fast_options(0.01), as_tuple(asio::use_awaitable));
+          auto [ec, r] =
+              co_await async_deliver(co_await asio::this_coro::executor, "127.0.0.1",
+                                     srv.port_string(), default_pipeline{}, messages,
+                                     test::fast_options(0.01), as_tuple(asio::use_awaitable));
           CHECK_FALSE(ec);
           CHECK(r.all_delivered());
           done = true;
@@ -170,7 +189,8 @@ TEST_CASE("async_deliver with use_awaitable throws the session's error [smtpipe]
       [&]() -> asio::awaitable<void> {
         try {
           co_await async_deliver(co_await asio::this_coro::executor, "127.0.0.1", srv.port_string(),
-                                 default_pipeline{}, messages, test::fast_options(0.01), asio::use_awaitable);
+                                 default_pipeline{}, messages, test::fast_options(0.01),
+                                 asio::use_awaitable);
         } catch (const std::system_error& e) {
           thrown = e.code();
         }
@@ -180,7 +200,9 @@ TEST_CASE("async_deliver with use_awaitable throws the session's error [smtpipe]
   CHECK(thrown == errc::greeting_refused);
 }
 
-TEST_CASE("async_run_session over a connected socket, with a plain callback and with cancellation [smtpipe]") {
+TEST_CASE(
+    "async_run_session over a connected socket, with a plain callback and with cancellation "
+    "[smtpipe]") {
   {
     asio::io_context io;
     script_server srv(io);
@@ -210,12 +232,13 @@ TEST_CASE("async_run_session over a connected socket, with a plain callback and 
     int calls = 0;
     std::error_code ec;
     session_result result;
-    async_run_session(std::move(socket), default_pipeline{}, messages, session_options{},
-                      asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, session_result r) {
-                        ++calls;
-                        ec = e;
-                        result = std::move(r);
-                      }));
+    async_run_session(
+        std::move(socket), default_pipeline{}, messages, session_options{},
+        asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, session_result r) {
+          ++calls;
+          ec = e;
+          result = std::move(r);
+        }));
     io.run_for(5s);
     CHECK(calls == 1);
     check_cancelled(srv, ec, result);

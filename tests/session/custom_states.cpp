@@ -53,7 +53,8 @@ struct xclient {
           return fixed(out, "XCLIENT NAME=client.example.org ADDR=192.0.2.1");
         }))
       co_return s.fail_session(ec);
-    if (s.last_reply().code != 220) co_return s.fail_session(s.last_reply(), errc::unexpected_reply);
+    if (s.last_reply().code != 220)
+      co_return s.fail_session(s.last_reply(), errc::unexpected_reply);
     co_return transition::jump(state_id::ehlo);
   }
 };
@@ -62,16 +63,25 @@ using xclient_pipeline = pipeline<insert_after<state_id::ehlo, xclient>>;
 static_assert(xclient_pipeline::id_of<xclient>() == state_id::first_custom);
 
 template <class Pipeline>
-session_result xclient_conversation(const Pipeline& p, std::string& wire, std::vector<std::string>& entered) {
+session_result xclient_conversation(const Pipeline& p, std::string& wire,
+                                    std::vector<std::string>& entered) {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO localhost")
+  srv.send(greeting)
+      .expect("EHLO localhost")
       .send("250-mx.example.org\r\n250-PIPELINING\r\n250 XCLIENT NAME ADDR\r\n")
-      .expect("XCLIENT NAME=client.example.org ADDR=192.0.2.1").send("220 mx.example.org ESMTP again\r\n")
-      .expect("EHLO localhost").send(ehlo_pipelining)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n550 5.1.1 no c\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 2.0.0 queued\r\n221 bye\r\n");
+      .expect("XCLIENT NAME=client.example.org ADDR=192.0.2.1")
+      .send("220 mx.example.org ESMTP again\r\n")
+      .expect("EHLO localhost")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n550 5.1.1 no c\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 2.0.0 queued\r\n221 bye\r\n");
   state_log log;
   auto options = test::fast_options(0.01);
   options.observer = &log;
@@ -84,14 +94,17 @@ session_result xclient_conversation(const Pipeline& p, std::string& wire, std::v
 
 }  // namespace
 
-TEST_CASE("a static custom state sends its command, jumps back to EHLO, and the session goes on [smtpipe]") {
+TEST_CASE(
+    "a static custom state sends its command, jumps back to EHLO, and the session goes on "
+    "[smtpipe]") {
   std::string wire;
   std::vector<std::string> entered;
   auto r = xclient_conversation(xclient_pipeline{}, wire, entered);
   CHECK_FALSE(r.error);
-  CHECK(wire == ehlo_line + "XCLIENT NAME=client.example.org ADDR=192.0.2.1\r\n" + ehlo_line +
-                    "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\n"
-                    "DATA\r\nhello\r\n.\r\nQUIT\r\n");
+  CHECK(wire ==
+        ehlo_line + "XCLIENT NAME=client.example.org ADDR=192.0.2.1\r\n" + ehlo_line +
+            "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\n"
+            "DATA\r\nhello\r\n.\r\nQUIT\r\n");
   const std::vector<std::string> expected{"0:banner", "1:ehlo", "10:xclient", "1:ehlo", "5:mail",
                                           "6:rcpt",   "7:data", "8:rset",     "9:quit"};
   CHECK(entered == expected);
@@ -100,7 +113,8 @@ TEST_CASE("a static custom state sends its command, jumps back to EHLO, and the 
   CHECK(rs.at(1).status == delivery_status::permanent);
 }
 
-TEST_CASE("the same state registered at runtime behaves identically: same wire, same results [smtpipe]") {
+TEST_CASE(
+    "the same state registered at runtime behaves identically: same wire, same results [smtpipe]") {
   std::string static_wire, runtime_wire;
   std::vector<std::string> static_entered, runtime_entered;
   auto s = xclient_conversation(xclient_pipeline{}, static_wire, static_entered);
@@ -211,10 +225,21 @@ TEST_CASE("a runtime state's setup, free, closure, local state, entry time and s
   REQUIRE(m.register_state(probe_state(d), state_id::rcpt) == state_id::first_custom);
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
-      .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("MAIL").expect("RCPT").expect("DATA").send("250 queued\r\n250 ok\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 queued\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
   srv.start();
   const auto before = session::clock::now();
   auto r = test::deliver_to(io, srv.port(),
@@ -307,20 +332,27 @@ TEST_CASE("a jump to an unknown state ID ends the session with errc::unknown_sta
 
 namespace {
 asio::awaitable<transition> send_noop(session& s, void*) {
-  if (auto ec = co_await s.exchange(command_kind::noop, [](std::string& out) { return fixed(out, "NOOP"); }))
+  if (auto ec = co_await s.exchange(command_kind::noop,
+                                    [](std::string& out) { return fixed(out, "NOOP"); }))
     co_return s.fail_session(ec);
   co_return transition::next();
 }
 
 // The pipelined transaction of two_recipients(), both accepted, then QUIT.
 script_server& deliver_two(script_server& srv) {
-  return srv.expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 queued\r\n221 bye\r\n");
+  return srv.expect("MAIL")
+      .expect("RCPT")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
 }
 }  // namespace
 
-TEST_CASE("a session keeps the snapshot it started with when a state is registered meanwhile [smtpipe]") {
+TEST_CASE(
+    "a session keeps the snapshot it started with when a state is registered meanwhile [smtpipe]") {
   state_machine m;
   const smtp_state late = runtime_state("late", &send_noop);
   int id = -1;
@@ -338,8 +370,8 @@ TEST_CASE("a session keeps the snapshot it started with when a state is register
   {  // the next session takes the new snapshot
     asio::io_context io;
     script_server srv(io);
-    deliver_two(srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP")
-                    .send("250 ok\r\n"));
+    deliver_two(
+        srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").send("250 ok\r\n"));
     auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), m);
     CHECK(srv.failures().empty());
     CHECK(r.all_delivered());
@@ -353,11 +385,14 @@ namespace {
 struct login {
   static constexpr std::string_view name = "login";
   asio::awaitable<transition> run(session& s) {
-    for (std::string_view line : {"AUTH LOGIN", "YWxpY2U=", "czNjcmV0", "AUTH PLAIN AGFsaWNlAHMzY3JldA=="}) {
-      if (auto ec = co_await s.exchange(command_kind::auth, [line](std::string& out) { return fixed(out, line); }))
+    for (std::string_view line :
+         {"AUTH LOGIN", "YWxpY2U=", "czNjcmV0", "AUTH PLAIN AGFsaWNlAHMzY3JldA=="}) {
+      if (auto ec = co_await s.exchange(command_kind::auth,
+                                        [line](std::string& out) { return fixed(out, line); }))
         co_return s.fail_session(ec);
     }
-    if (s.last_reply().code != 235) co_return s.fail_session(s.last_reply(), errc::auth_not_available);
+    if (s.last_reply().code != 235)
+      co_return s.fail_session(s.last_reply(), errc::auth_not_available);
     co_return transition::next();
   }
 };
@@ -366,19 +401,31 @@ struct login {
 TEST_CASE("the transcript shows every line in wire order, AUTH payloads redacted [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO")
+  srv.send(greeting)
+      .expect("EHLO")
       .send("250-mx.example.org\r\n250-PIPELINING\r\n250 AUTH LOGIN PLAIN\r\n")
-      .expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n").expect("YWxpY2U=").send("334 UGFzc3dvcmQ6\r\n")
-      .expect("czNjcmV0").send("535 5.7.8 bad credentials\r\n")
-      .expect("AUTH PLAIN AGFsaWNlAHMzY3JldA==").send("235 2.7.0 ok\r\n")
-      .expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 queued\r\n221 bye\r\n");
+      .expect("AUTH LOGIN")
+      .send("334 VXNlcm5hbWU6\r\n")
+      .expect("YWxpY2U=")
+      .send("334 UGFzc3dvcmQ6\r\n")
+      .expect("czNjcmV0")
+      .send("535 5.7.8 bad credentials\r\n")
+      .expect("AUTH PLAIN AGFsaWNlAHMzY3JldA==")
+      .send("235 2.7.0 ok\r\n")
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
   std::ostringstream out;
   transcript t(out);
   auto options = test::fast_options(0.01);
   options.observer = &t;
-  auto r = test::start_and_deliver(io, srv, two_recipients(), options, pipeline<insert_after<state_id::ehlo, login>>{});
+  auto r = test::start_and_deliver(io, srv, two_recipients(), options,
+                                   pipeline<insert_after<state_id::ehlo, login>>{});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(out.str() ==
@@ -425,7 +472,8 @@ std::chrono::steady_clock::duration waited_in_state{};
 struct late_noop {
   static constexpr std::string_view name = "late_noop";
   asio::awaitable<transition> run(session& s) {
-    if (auto ec = co_await s.exchange(command_kind::noop, format_noop)) co_return s.fail_session(ec);
+    if (auto ec = co_await s.exchange(command_kind::noop, format_noop))
+      co_return s.fail_session(ec);
     waited_in_state = std::chrono::steady_clock::now() - s.state_entered_at();
     co_return transition::next();
   }
@@ -433,15 +481,23 @@ struct late_noop {
 
 }  // namespace
 
-TEST_CASE("state_entered_at is taken before the state's first wait on the session, static and runtime [smtpipe]") {
+TEST_CASE(
+    "state_entered_at is taken before the state's first wait on the session, static and runtime "
+    "[smtpipe]") {
   state_machine m;
   REQUIRE(m.register_state(make_state<late_noop>(), state_id::ehlo) == state_id::first_custom);
   for (int runtime = 0; runtime < 2; ++runtime) {
     CAPTURE(runtime);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").sleep(150ms)
-        .send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+    srv.send(greeting)
+        .expect("EHLO")
+        .send(ehlo_pipelining)
+        .expect("NOOP")
+        .sleep(150ms)
+        .send("250 ok\r\n")
+        .expect("QUIT")
+        .send("221 bye\r\n");
     srv.start();
     waited_in_state = {};
     auto r = runtime ? test::deliver_to(io, srv.port(), {}, {}, m)
@@ -473,7 +529,8 @@ struct stuck_with_data {
 
 }  // namespace
 
-TEST_CASE("a session left waiting when its io_context is destroyed is destroyed with it [smtpipe]") {
+TEST_CASE(
+    "a session left waiting when its io_context is destroyed is destroyed with it [smtpipe]") {
   live_closures = 0;
   {
     asio::io_context io;
@@ -513,7 +570,9 @@ int none_stage(const session&, void*) { return int(stage::unknown); }
 
 }  // namespace
 
-TEST_CASE("Momentum's warning for a closure nothing frees; none for make_state's shared instance [smtpipe]") {
+TEST_CASE(
+    "Momentum's warning for a closure nothing frees; none for make_state's shared instance "
+    "[smtpipe]") {
   state_machine m;
   smtp_state leaky;
   leaky.name = "leaky";
@@ -522,11 +581,17 @@ TEST_CASE("Momentum's warning for a closure nothing frees; none for make_state's
   leaky.tostage = &none_stage;
   leaky.tostring = &default_tostring;
   REQUIRE(m.register_state(leaky, state_id::ehlo) == state_id::first_custom);
-  REQUIRE(m.register_state(make_state<late_noop>(), state_id::first_custom) == state_id::first_custom + 1);
+  REQUIRE(m.register_state(make_state<late_noop>(), state_id::first_custom) ==
+          state_id::first_custom + 1);
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").send("250 ok\r\n")
-      .expect("QUIT").send("221 bye\r\n");
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("NOOP")
+      .send("250 ok\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
   srv.start();
   note_log log;
   session_options options;
@@ -535,6 +600,7 @@ TEST_CASE("Momentum's warning for a closure nothing frees; none for make_state's
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   const std::vector<std::string> expected{
-      "state_closure defined but free func not defined for state 10 name leaky which causes a leak"};
+      "state_closure defined but free func not defined for state 10 name leaky which causes a "
+      "leak"};
   CHECK(log.notes == expected);
 }

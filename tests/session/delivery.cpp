@@ -26,9 +26,9 @@ TEST_CASE("pipelined delivery sends MAIL, RCPT and DATA as one group [smtpipe]")
       .expect("QUIT")
       .send("250 2.0.0 queued as X\r\n221 2.0.0 bye\r\n");
   srv.start();
-  auto r = test::deliver_to(io, srv.port(),
-                            {test::make_message("a@example.org", {"b@example.org"},
-                                                "Subject: t\n\nline\n.dot\n")});
+  auto r = test::deliver_to(
+      io, srv.port(),
+      {test::make_message("a@example.org", {"b@example.org"}, "Subject: t\n\nline\n.dot\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.pipelining);
@@ -43,7 +43,8 @@ TEST_CASE("pipelined delivery sends MAIL, RCPT and DATA as one group [smtpipe]")
   CHECK(srv.bodies().at(0) == "Subject: t\r\n\r\nline\r\n..dot\r\n.\r\n");
   // EHLO, then MAIL+RCPT+DATA in one read, then body+"."+QUIT in one read.
   REQUIRE(srv.reads().size() == 3);
-  CHECK(srv.reads()[1] == std::string("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n").size());
+  CHECK(srv.reads()[1] ==
+        std::string("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n").size());
 }
 
 TEST_CASE("without PIPELINING every command waits for its reply [smtpipe]") {
@@ -73,7 +74,8 @@ TEST_CASE("without PIPELINING every command waits for its reply [smtpipe]") {
   CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::delivered);
 }
 
-TEST_CASE("several messages over one pipelined connection: the dot rides with the next MAIL [smtpipe]") {
+TEST_CASE(
+    "several messages over one pipelined connection: the dot rides with the next MAIL [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.send("220 mx\r\n").expect("EHLO").send(ehlo_pipelining);
@@ -86,7 +88,8 @@ TEST_CASE("several messages over one pipelined connection: the dot rides with th
   srv.start();
   std::vector<message> msgs;
   for (int i = 0; i < 3; ++i)
-    msgs.push_back(test::make_message("a@example.org", {"r" + std::to_string(i) + "@example.org"}, "body\r\n"));
+    msgs.push_back(test::make_message("a@example.org", {"r" + std::to_string(i) + "@example.org"},
+                                      "body\r\n"));
   auto r = test::deliver_to(io, srv.port(), msgs);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -102,14 +105,27 @@ TEST_CASE("several messages over one pipelined connection: the dot rides with th
 TEST_CASE("mixed recipient results in one pipelined group (Exim 0217) [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_pipelining)
-      .expect("MAIL").expect("RCPT TO:<r1@").expect("RCPT TO:<r2@").expect("RCPT TO:<r3@")
-      .expect("RCPT TO:<r4@").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n451 4.3.0 try later\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 2.0.0 queued\r\n221 bye\r\n");
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT TO:<r1@")
+      .expect("RCPT TO:<r2@")
+      .expect("RCPT TO:<r3@")
+      .expect("RCPT TO:<r4@")
+      .expect("DATA")
+      .send(
+          "250 ok\r\n250 ok\r\n451 4.3.0 try later\r\n550 5.1.1 no such user\r\n250 ok\r\n354 "
+          "go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 2.0.0 queued\r\n221 bye\r\n");
   srv.start();
-  auto r = test::deliver_to(io, srv.port(),
-      {test::make_message("a@example.org", {"r1@example.org", "r2@example.org", "r3@example.org", "r4@example.org"}, "x\r\n")});
+  auto r = test::deliver_to(
+      io, srv.port(),
+      {test::make_message("a@example.org",
+                          {"r1@example.org", "r2@example.org", "r3@example.org", "r4@example.org"},
+                          "x\r\n")});
   CHECK(srv.failures().empty());
   const auto& rs = r.messages.at(0).recipients;
   CHECK(rs[0].status == delivery_status::delivered);
@@ -124,13 +140,20 @@ TEST_CASE("mixed recipient results in one pipelined group (Exim 0217) [smtpipe]"
 TEST_CASE("SIZE= counts the body as sent, CRLF line ends (RFC 1870) [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n")
-      .expect("MAIL FROM:<a@example.org> SIZE=6").expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT")
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send("250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n")
+      .expect("MAIL FROM:<a@example.org> SIZE=6")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
       .send("250 ok\r\n221 bye\r\n");
   srv.start();
   // Four octets with bare LFs are six on the wire.
-  auto r = test::deliver_to(io, srv.port(), {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});
+  auto r = test::deliver_to(io, srv.port(),
+                            {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});
   CHECK(srv.failures().empty());
   CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::delivered);
 }
@@ -138,10 +161,14 @@ TEST_CASE("SIZE= counts the body as sent, CRLF line ends (RFC 1870) [smtpipe]") 
 TEST_CASE("a message over the server's SIZE limit is refused before MAIL [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 SIZE 5\r\n")
-      .expect("QUIT").send("221 bye\r\n");
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send("250-mx\r\n250-PIPELINING\r\n250 SIZE 5\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
   srv.start();
-  auto r = test::deliver_to(io, srv.port(), {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});
+  auto r = test::deliver_to(io, srv.port(),
+                            {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});
   CHECK(srv.failures().empty());
   const auto& rr = r.messages.at(0).recipients.at(0);
   CHECK(rr.status == delivery_status::permanent);

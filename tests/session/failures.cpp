@@ -48,27 +48,51 @@ const std::vector<closing_step> pipelined_steps{
     {"EHLO", [](script_server& s) { s.send(greeting).expect("EHLO").send(closing); }, ehlo_line},
     {"MAIL",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
-           .expect("DATA").send(closing);
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_enhanced)
+           .expect("MAIL")
+           .expect("RCPT")
+           .expect("DATA")
+           .send(closing);
      },
      ehlo_line + group_one},
     {"RCPT",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
-           .expect("DATA").send("250 2.1.0 ok\r\n" + closing);
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_enhanced)
+           .expect("MAIL")
+           .expect("RCPT")
+           .expect("DATA")
+           .send("250 2.1.0 ok\r\n" + closing);
      },
      ehlo_line + group_one},
     {"DATA",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
-           .expect("DATA").send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n" + closing);
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_enhanced)
+           .expect("MAIL")
+           .expect("RCPT")
+           .expect("DATA")
+           .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n" + closing);
      },
      ehlo_line + group_one},
     {"dot",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT")
-           .expect("DATA").send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n").expect_data()
-           .expect("MAIL").expect("RCPT").expect("DATA").send(closing);
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_enhanced)
+           .expect("MAIL")
+           .expect("RCPT")
+           .expect("DATA")
+           .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
+           .expect_data()
+           .expect("MAIL")
+           .expect("RCPT")
+           .expect("DATA")
+           .send(closing);
      },
      // The dot rides with the second message's group, which gets no reply.
      ehlo_line + group_one + "hello\r\n.\r\n" + mail_line + "RCPT TO:<c@example.org>\r\nDATA\r\n"},
@@ -76,24 +100,46 @@ const std::vector<closing_step> pipelined_steps{
 
 const std::vector<closing_step> lockstep_steps{
     {"MAIL",
-     [](script_server& s) { s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send(closing); },
+     [](script_server& s) {
+       s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send(closing);
+     },
      ehlo_line + mail_line},
     {"RCPT",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
-           .expect("RCPT").send(closing);
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_lockstep)
+           .expect("MAIL")
+           .send("250 ok\r\n")
+           .expect("RCPT")
+           .send(closing);
      },
      ehlo_line + group_one.substr(0, group_one.size() - 6)},
     {"DATA",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
-           .expect("RCPT").send("250 ok\r\n").expect("DATA").send(closing);
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_lockstep)
+           .expect("MAIL")
+           .send("250 ok\r\n")
+           .expect("RCPT")
+           .send("250 ok\r\n")
+           .expect("DATA")
+           .send(closing);
      },
      ehlo_line + group_one},
     {"dot",
      [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
-           .expect("RCPT").send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data()
+       s.send(greeting)
+           .expect("EHLO")
+           .send(ehlo_lockstep)
+           .expect("MAIL")
+           .send("250 ok\r\n")
+           .expect("RCPT")
+           .send("250 ok\r\n")
+           .expect("DATA")
+           .send("354 go\r\n")
+           .expect_data()
            .send(closing);
      },
      ehlo_line + group_one + "hello\r\n.\r\n"},
@@ -128,14 +174,18 @@ void check_closing(const closing_step& step, bool server_closes) {
 }
 }  // namespace
 
-TEST_CASE("421 at every pipelined step: transient for every recipient, nothing sent after [smtpipe][D43]") {
+TEST_CASE(
+    "421 at every pipelined step: transient for every recipient, nothing sent after "
+    "[smtpipe][D43]") {
   for (const auto& step : pipelined_steps) {
     check_closing(step, true);
     check_closing(step, false);
   }
 }
 
-TEST_CASE("421 at every lock-step step: transient for every recipient, nothing sent after [smtpipe][D43]") {
+TEST_CASE(
+    "421 at every lock-step step: transient for every recipient, nothing sent after "
+    "[smtpipe][D43]") {
   for (const auto& step : lockstep_steps) {
     check_closing(step, true);
     check_closing(step, false);
@@ -144,13 +194,22 @@ TEST_CASE("421 at every lock-step step: transient for every recipient, nothing s
 
 // ---- B25, B26: the connection lost during and right after the data --------------------------
 
-TEST_CASE("the server closes halfway through the body: transient, never unknown or delivered [smtpipe][B25]") {
+TEST_CASE(
+    "the server closes halfway through the body: transient, never unknown or delivered "
+    "[smtpipe][B25]") {
   const std::string body = big_body();
   asio::io_context io;
   script_server srv(io);
   srv.receive_buffer(64 * 1024)
-      .send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
-      .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n").expect_octets(256 * 1024).close();
+      .send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
+      .expect_octets(256 * 1024)
+      .close();
   auto r = start_and_deliver(io, srv, one_message(body));
   CHECK(srv.failures().empty());
   CHECK(r.error);
@@ -162,20 +221,39 @@ TEST_CASE("the server closes halfway through the body: transient, never unknown 
   CHECK(rr.code == 0);
 }
 
-TEST_CASE("the server closes right after the dot: the message may have been delivered [smtpipe][B26]") {
+TEST_CASE(
+    "the server closes right after the dot: the message may have been delivered [smtpipe][B26]") {
   for (bool pipelining : {true, false}) {
     CAPTURE(pipelining);
     asio::io_context io;
     script_server srv(io);
     srv.send(greeting).expect("EHLO");
     if (pipelining) {
-      srv.send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("RCPT").expect("DATA")
-          .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT").close();
+      srv.send(ehlo_enhanced)
+          .expect("MAIL")
+          .expect("RCPT")
+          .expect("RCPT")
+          .expect("DATA")
+          .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+          .expect_data()
+          .expect("QUIT")
+          .close();
     } else {
-      srv.send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
-          .expect("RCPT").send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data().close();
+      srv.send(ehlo_lockstep)
+          .expect("MAIL")
+          .send("250 ok\r\n")
+          .expect("RCPT")
+          .send("250 ok\r\n")
+          .expect("RCPT")
+          .send("250 ok\r\n")
+          .expect("DATA")
+          .send("354 go\r\n")
+          .expect_data()
+          .close();
     }
-    auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "hello\r\n")});
+    auto r = start_and_deliver(
+        io, srv,
+        {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "hello\r\n")});
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::connection_closed);
     for (const auto& rr : r.messages.at(0).recipients) {
@@ -187,7 +265,9 @@ TEST_CASE("the server closes right after the dot: the message may have been deli
 
 // ---- B24: a reply while the body is still being sent -----------------------------------------
 
-TEST_CASE("a reply during the body stops the body; 250 is never a success, 452/554 are reported [smtpipe][B24]") {
+TEST_CASE(
+    "a reply during the body stops the body; 250 is never a success, 452/554 are reported "
+    "[smtpipe][B24]") {
   struct variant {
     std::string reply;
     delivery_status status;
@@ -204,9 +284,17 @@ TEST_CASE("a reply during the body stops the body; 250 is never a success, 452/5
     asio::io_context io;
     script_server srv(io);
     srv.receive_buffer(64 * 1024)
-        .send(greeting).expect("EHLO").send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
-        .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n").expect_octets(128 * 1024)
-        .send(v.reply).sleep(200ms).expect_close(2000ms);
+        .send(greeting)
+        .expect("EHLO")
+        .send(ehlo_enhanced)
+        .expect("MAIL")
+        .expect("RCPT")
+        .expect("DATA")
+        .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
+        .expect_octets(128 * 1024)
+        .send(v.reply)
+        .sleep(200ms)
+        .expect_close(2000ms);
     const auto start = std::chrono::steady_clock::now();
     auto r = start_and_deliver(io, srv, one_message(body));
     CHECK(std::chrono::steady_clock::now() - start < 1s);
@@ -223,7 +311,9 @@ TEST_CASE("a reply during the body stops the body; 250 is never a success, 452/5
   }
 }
 
-TEST_CASE("a refusal right behind the 354, before any body byte, is an early reply: reported, no body [smtpipe][B24]") {
+TEST_CASE(
+    "a refusal right behind the 354, before any body byte, is an early reply: reported, no body "
+    "[smtpipe][B24]") {
   // smtp-sink -A: the server answers DATA, then aborts the data at once.
   for (const bool pipelining : {true, false}) {
     CAPTURE(pipelining);
@@ -231,11 +321,19 @@ TEST_CASE("a refusal right behind the 354, before any body byte, is an early rep
     script_server srv(io);
     srv.send(greeting).expect("EHLO");
     if (pipelining) {
-      srv.send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
+      srv.send(ehlo_enhanced)
+          .expect("MAIL")
+          .expect("RCPT")
+          .expect("DATA")
           .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n554 5.3.4 message refused\r\n");
     } else {
-      srv.send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
-          .expect("DATA").send("354 go\r\n554 5.3.4 message refused\r\n");
+      srv.send(ehlo_lockstep)
+          .expect("MAIL")
+          .send("250 ok\r\n")
+          .expect("RCPT")
+          .send("250 ok\r\n")
+          .expect("DATA")
+          .send("354 go\r\n554 5.3.4 message refused\r\n");
     }
     srv.expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
@@ -252,18 +350,33 @@ TEST_CASE("a refusal right behind the 354, before any body byte, is an early rep
 
 // ---- D46, D47: pipelined groups whose replies say no -----------------------------------------
 
-TEST_CASE("MAIL 451 then 503 to every RCPT and DATA: no body, transient, RSET before the next message [smtpipe][D46]") {
+TEST_CASE(
+    "MAIL 451 then 503 to every RCPT and DATA: no body, transient, RSET before the next message "
+    "[smtpipe][D46]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
-      .send("451 4.3.0 try later\r\n503 5.5.1 need MAIL first\r\n503 5.5.1 need MAIL first\r\n"
-            "503 5.5.1 need MAIL first\r\n")
-      .expect("RSET").expect("MAIL").expect("RCPT TO:<d@").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
+      .send(
+          "451 4.3.0 try later\r\n503 5.5.1 need MAIL first\r\n503 5.5.1 need MAIL first\r\n"
+          "503 5.5.1 need MAIL first\r\n")
+      .expect("RSET")
+      .expect("MAIL")
+      .expect("RCPT TO:<d@")
+      .expect("DATA")
       .send("250 2.0.0 reset\r\n250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n");
-  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "first\r\n"),
-                                       test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
+      .expect_data()
+      .expect("QUIT")
+      .send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n");
+  auto r = start_and_deliver(
+      io, srv,
+      {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "first\r\n"),
+       test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   for (const auto& rr : r.messages.at(0).recipients) {
@@ -277,27 +390,36 @@ TEST_CASE("MAIL 451 then 503 to every RCPT and DATA: no body, transient, RSET be
   CHECK(r.messages.at(1).recipients.at(0).status == delivery_status::delivered);
   CHECK_FALSE(test::contains(srv.received(), "first"));
   const std::vector<std::string> expected{
-      ehlo_line,
-      mail_line + "RCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n",
-      "RSET\r\n" + mail_line + "RCPT TO:<d@example.org>\r\nDATA\r\n",
-      "second\r\n.\r\nQUIT\r\n"};
+      ehlo_line, mail_line + "RCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n",
+      "RSET\r\n" + mail_line + "RCPT TO:<d@example.org>\r\nDATA\r\n", "second\r\n.\r\nQUIT\r\n"};
   CHECK(test::chunks(srv) == expected);
 }
 
-TEST_CASE("a refused RSET leaves the server's state unknown: nothing more is sent, not even QUIT [smtpipe][D46]") {
+TEST_CASE(
+    "a refused RSET leaves the server's state unknown: nothing more is sent, not even QUIT "
+    "[smtpipe][D46]") {
   // RSET must be answered 250 (RFC 5321 §4.1.1.5). After a 502 the MAIL, RCPT and DATA
   // pipelined behind it were taken in some unknown state, here up to a 354: a QUIT now
   // would become message data.
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("DATA")
       .send("550 5.7.1 sender refused\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n")
-      .expect("RSET").expect("MAIL").expect("RCPT TO:<c@").expect("DATA")
-      .send("502 5.5.1 RSET not implemented\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_close(2000ms);
-  auto r = start_and_deliver(io, srv,
-                             {test::make_message("a@example.org", {"b@example.org"}, "first\r\n"),
-                              test::make_message("a@example.org", {"c@example.org"}, "second\r\n")});
+      .expect("RSET")
+      .expect("MAIL")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
+      .send("502 5.5.1 RSET not implemented\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_close(2000ms);
+  auto r =
+      start_and_deliver(io, srv,
+                        {test::make_message("a@example.org", {"b@example.org"}, "first\r\n"),
+                         test::make_message("a@example.org", {"c@example.org"}, "second\r\n")});
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unexpected_reply);
   CHECK(test::sent_after(srv, "RCPT TO:<c@example.org>\r\nDATA\r\n").empty());
@@ -306,18 +428,32 @@ TEST_CASE("a refused RSET leaves the server's state unknown: nothing more is sen
   CHECK(r.messages.at(1).recipients.at(0).status == delivery_status::transient);
 }
 
-TEST_CASE("every RCPT refused but DATA answered 354: only a lone dot, never the body [smtpipe][D47]") {
+TEST_CASE(
+    "every RCPT refused but DATA answered 354: only a lone dot, never the body [smtpipe][D47]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
       .send("250 2.1.0 ok\r\n550 5.1.1 no b\r\n550 5.1.1 no c\r\n354 go\r\n")
-      .expect_data().send("554 5.5.1 no valid recipients\r\n")
-      .expect("RSET").expect("MAIL").expect("RCPT TO:<d@").expect("DATA")
+      .expect_data()
+      .send("554 5.5.1 no valid recipients\r\n")
+      .expect("RSET")
+      .expect("MAIL")
+      .expect("RCPT TO:<d@")
+      .expect("DATA")
       .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 2.0.0 queued\r\n221 bye\r\n");
-  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "secret body\r\n"),
-                                       test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
+      .expect_data()
+      .expect("QUIT")
+      .send("250 2.0.0 queued\r\n221 bye\r\n");
+  auto r = start_and_deliver(
+      io, srv,
+      {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "secret body\r\n"),
+       test::make_message("a@example.org", {"d@example.org"}, "second\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   REQUIRE(srv.bodies().size() == 2);
@@ -334,10 +470,20 @@ TEST_CASE("every RCPT refused but DATA answered 354: only a lone dot, never the 
 TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe][D47]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
-      .expect("RCPT TO:<b@").send("550 5.1.1 no b\r\n").expect("RCPT TO:<c@").send("550 5.1.1 no c\r\n")
-      .expect("QUIT").send("221 bye\r\n");
-  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "body\r\n")});
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_lockstep)
+      .expect("MAIL")
+      .send("250 ok\r\n")
+      .expect("RCPT TO:<b@")
+      .send("550 5.1.1 no b\r\n")
+      .expect("RCPT TO:<c@")
+      .send("550 5.1.1 no c\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
+  auto r = start_and_deliver(
+      io, srv,
+      {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "body\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK_FALSE(test::contains(srv.received(), "DATA"));
@@ -346,36 +492,74 @@ TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe][D47]") {
 
 // ---- D48: no PIPELINING, no sending ahead ------------------------------------------------------
 
-TEST_CASE("without PIPELINING every write holds one command and waits for its reply [smtpipe][D48]") {
+TEST_CASE(
+    "without PIPELINING every write holds one command and waits for its reply [smtpipe][D48]") {
   asio::io_context io;
   script_server srv(io);
   const auto quiet = 20ms;
-  srv.send(greeting).expect("EHLO").expect_silence(quiet).send(ehlo_lockstep)
+  srv.send(greeting)
+      .expect("EHLO")
+      .expect_silence(quiet)
+      .send(ehlo_lockstep)
       // message 0: one recipient refused
-      .expect("MAIL").expect_silence(quiet).send("250 ok\r\n")
-      .expect("RCPT TO:<b@").expect_silence(quiet).send("250 ok\r\n")
-      .expect("RCPT TO:<c@").expect_silence(quiet).send("550 no\r\n")
-      .expect("DATA").expect_silence(quiet).send("354 go\r\n")
-      .expect_data().expect_silence(quiet).send("250 queued 0\r\n")
+      .expect("MAIL")
+      .expect_silence(quiet)
+      .send("250 ok\r\n")
+      .expect("RCPT TO:<b@")
+      .expect_silence(quiet)
+      .send("250 ok\r\n")
+      .expect("RCPT TO:<c@")
+      .expect_silence(quiet)
+      .send("550 no\r\n")
+      .expect("DATA")
+      .expect_silence(quiet)
+      .send("354 go\r\n")
+      .expect_data()
+      .expect_silence(quiet)
+      .send("250 queued 0\r\n")
       // message 1: MAIL refused, reset before the next one
-      .expect("MAIL").expect_silence(quiet).send("550 5.7.1 sender refused\r\n")
-      .expect("RSET").expect_silence(quiet).send("250 reset\r\n")
+      .expect("MAIL")
+      .expect_silence(quiet)
+      .send("550 5.7.1 sender refused\r\n")
+      .expect("RSET")
+      .expect_silence(quiet)
+      .send("250 reset\r\n")
       // message 2
-      .expect("MAIL").expect_silence(quiet).send("250 ok\r\n")
-      .expect("RCPT TO:<e@").expect_silence(quiet).send("250 ok\r\n")
-      .expect("DATA").expect_silence(quiet).send("354 go\r\n")
-      .expect_data().expect_silence(quiet).send("250 queued 2\r\n")
-      .expect("QUIT").send("221 bye\r\n");
-  auto r = start_and_deliver(io, srv, {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "m0\r\n"),
-                                       test::make_message("a@example.org", {"d@example.org"}, "m1\r\n"),
-                                       test::make_message("a@example.org", {"e@example.org"}, "m2\r\n")});
+      .expect("MAIL")
+      .expect_silence(quiet)
+      .send("250 ok\r\n")
+      .expect("RCPT TO:<e@")
+      .expect_silence(quiet)
+      .send("250 ok\r\n")
+      .expect("DATA")
+      .expect_silence(quiet)
+      .send("354 go\r\n")
+      .expect_data()
+      .expect_silence(quiet)
+      .send("250 queued 2\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
+  auto r = start_and_deliver(
+      io, srv,
+      {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "m0\r\n"),
+       test::make_message("a@example.org", {"d@example.org"}, "m1\r\n"),
+       test::make_message("a@example.org", {"e@example.org"}, "m2\r\n")});
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK_FALSE(r.pipelining);
-  const std::vector<std::string> expected{
-      ehlo_line, mail_line, "RCPT TO:<b@example.org>\r\n", "RCPT TO:<c@example.org>\r\n",
-      "DATA\r\n", "m0\r\n.\r\n", mail_line, "RSET\r\n", mail_line, "RCPT TO:<e@example.org>\r\n",
-      "DATA\r\n", "m2\r\n.\r\n", "QUIT\r\n"};
+  const std::vector<std::string> expected{ehlo_line,
+                                          mail_line,
+                                          "RCPT TO:<b@example.org>\r\n",
+                                          "RCPT TO:<c@example.org>\r\n",
+                                          "DATA\r\n",
+                                          "m0\r\n.\r\n",
+                                          mail_line,
+                                          "RSET\r\n",
+                                          mail_line,
+                                          "RCPT TO:<e@example.org>\r\n",
+                                          "DATA\r\n",
+                                          "m2\r\n.\r\n",
+                                          "QUIT\r\n"};
   CHECK(test::chunks(srv) == expected);
   CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::delivered);
   CHECK(r.messages.at(0).recipients.at(1).status == delivery_status::permanent);
@@ -386,26 +570,36 @@ TEST_CASE("without PIPELINING every write holds one command and waits for its re
 
 // ---- D52: QUIT edge cases ---------------------------------------------------------------------
 
-TEST_CASE("whatever happens to QUIT after a 250 for the dot, the message is delivered [smtpipe][D52]") {
+TEST_CASE(
+    "whatever happens to QUIT after a 250 for the dot, the message is delivered [smtpipe][D52]") {
   struct variant {
     const char* name;
     bool pipelining;
     void (*after_dot)(script_server&);  // from the reply to "." on
   };
   const std::vector<variant> variants{
-      {"close before replying to QUIT", true, [](script_server& s) { s.send("250 2.0.0 queued\r\n").close(); }},
-      {"close after 221", true, [](script_server& s) { s.send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n").close(); }},
+      {"close before replying to QUIT", true,
+       [](script_server& s) { s.send("250 2.0.0 queued\r\n").close(); }},
+      {"close after 221", true,
+       [](script_server& s) { s.send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n").close(); }},
       {"221 and linger", true,
-       [](script_server& s) { s.send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n").expect_close(2000ms); }},
-      {"no reply to QUIT at all", true, [](script_server& s) { s.send("250 2.0.0 queued\r\n").expect_close(2000ms); }},
+       [](script_server& s) {
+         s.send("250 2.0.0 queued\r\n221 2.0.0 bye\r\n").expect_close(2000ms);
+       }},
+      {"no reply to QUIT at all", true,
+       [](script_server& s) { s.send("250 2.0.0 queued\r\n").expect_close(2000ms); }},
       {"QUIT refused with 500", true,
-       [](script_server& s) { s.send("250 2.0.0 queued\r\n500 5.5.1 what\r\n").expect_close(2000ms); }},
+       [](script_server& s) {
+         s.send("250 2.0.0 queued\r\n500 5.5.1 what\r\n").expect_close(2000ms);
+       }},
       {"QUIT answered with 421", true,
        [](script_server& s) { s.send("250 2.0.0 queued\r\n421 4.3.2 bye\r\n").close(); }},
       {"lock-step: close before replying to QUIT", false,
        [](script_server& s) { s.send("250 2.0.0 queued\r\n").expect("QUIT").close(); }},
       {"lock-step: 221 then close", false,
-       [](script_server& s) { s.send("250 2.0.0 queued\r\n").expect("QUIT").send("221 bye\r\n").close(); }},
+       [](script_server& s) {
+         s.send("250 2.0.0 queued\r\n").expect("QUIT").send("221 bye\r\n").close();
+       }},
   };
   for (const auto& v : variants) {
     const std::string name = v.name;
@@ -414,11 +608,22 @@ TEST_CASE("whatever happens to QUIT after a 250 for the dot, the message is deli
     script_server srv(io);
     srv.send(greeting).expect("EHLO");
     if (v.pipelining) {
-      srv.send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
-          .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT");
+      srv.send(ehlo_enhanced)
+          .expect("MAIL")
+          .expect("RCPT")
+          .expect("DATA")
+          .send("250 ok\r\n250 ok\r\n354 go\r\n")
+          .expect_data()
+          .expect("QUIT");
     } else {
-      srv.send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
-          .expect("DATA").send("354 go\r\n").expect_data();
+      srv.send(ehlo_lockstep)
+          .expect("MAIL")
+          .send("250 ok\r\n")
+          .expect("RCPT")
+          .send("250 ok\r\n")
+          .expect("DATA")
+          .send("354 go\r\n")
+          .expect_data();
     }
     v.after_dot(srv);
     const auto start = std::chrono::steady_clock::now();
@@ -433,8 +638,11 @@ TEST_CASE("whatever happens to QUIT after a 250 for the dot, the message is deli
   }
 }
 
-TEST_CASE("a refused greeting or EHLO is followed by QUIT and nothing else (RFC 5321 §3.1, §4.1.1.10) [smtpipe][D51]") {
-  for (const std::string& first : {std::string("554 5.7.1 no service\r\n"), std::string("450 4.3.2 busy\r\n")}) {
+TEST_CASE(
+    "a refused greeting or EHLO is followed by QUIT and nothing else (RFC 5321 §3.1, §4.1.1.10) "
+    "[smtpipe][D51]") {
+  for (const std::string& first :
+       {std::string("554 5.7.1 no service\r\n"), std::string("450 4.3.2 busy\r\n")}) {
     CAPTURE(first);
     asio::io_context io;
     script_server srv(io);
@@ -446,7 +654,11 @@ TEST_CASE("a refused greeting or EHLO is followed by QUIT and nothing else (RFC 
   }
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send("550 5.7.1 go away\r\n").expect("QUIT").send("221 bye\r\n")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send("550 5.7.1 go away\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n")
       .expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
@@ -457,14 +669,26 @@ TEST_CASE("a refused greeting or EHLO is followed by QUIT and nothing else (RFC 
 // ---- EHLO refusals: which ones fall back to HELO (RFC 5321 §4.1.1.1, §3.2) ---------------------
 
 TEST_CASE("EHLO 500 or 502 falls back to HELO and delivers in lock-step [smtpipe]") {
-  for (const std::string& refusal : {std::string("500 5.5.1 unrecognized\r\n"), std::string("502 5.5.1 not implemented\r\n")}) {
+  for (const std::string& refusal :
+       {std::string("500 5.5.1 unrecognized\r\n"), std::string("502 5.5.1 not implemented\r\n")}) {
     CAPTURE(refusal);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO localhost").send(refusal).expect("HELO localhost").send("250 mx\r\n")
-        .expect("MAIL FROM:<a@example.org>").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
-        .expect("DATA").send("354 go\r\n").expect_data().send("250 queued\r\n")
-        .expect("QUIT").send("221 bye\r\n");
+    srv.send(greeting)
+        .expect("EHLO localhost")
+        .send(refusal)
+        .expect("HELO localhost")
+        .send("250 mx\r\n")
+        .expect("MAIL FROM:<a@example.org>")
+        .send("250 ok\r\n")
+        .expect("RCPT")
+        .send("250 ok\r\n")
+        .expect("DATA")
+        .send("354 go\r\n")
+        .expect_data()
+        .send("250 queued\r\n")
+        .expect("QUIT")
+        .send("221 bye\r\n");
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
@@ -485,7 +709,8 @@ TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe][D43]") {
     bool quit;  // no QUIT to a server that said 421 (closing)
   };
   const std::vector<variant> variants{
-      {"421 4.3.2 closing\r\n", errc::service_not_available, delivery_status::transient, 421, false},
+      {"421 4.3.2 closing\r\n", errc::service_not_available, delivery_status::transient, 421,
+       false},
       {"451 4.3.0 later\r\n", errc::unexpected_reply, delivery_status::transient, 451, true},
       {"550 5.7.1 go away\r\n", errc::unexpected_reply, delivery_status::permanent, 550, true},
       {"554 5.7.1 go away\r\n", errc::unexpected_reply, delivery_status::permanent, 554, true},
@@ -510,23 +735,39 @@ TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe][D43]") {
 
 // ---- transactions and connections: recipient batches and max_messages --------------------------
 
-TEST_CASE("max 2 recipients per transaction: 5 recipients take 3 transactions, the body sent 3 times [smtpipe]") {
+TEST_CASE(
+    "max 2 recipients per transaction: 5 recipients take 3 transactions, the body sent 3 times "
+    "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<r0@").expect("RCPT TO:<r1@").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("MAIL").expect("RCPT TO:<r2@").expect("RCPT TO:<r3@").expect("DATA")
-      .send("250 queued 0\r\n250 ok\r\n250 ok\r\n550 no r3\r\n354 go\r\n").expect_data()
-      .expect("MAIL").expect("RCPT TO:<r4@").expect("DATA")
-      .send("250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 queued 2\r\n221 bye\r\n");
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<r0@")
+      .expect("RCPT TO:<r1@")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("MAIL")
+      .expect("RCPT TO:<r2@")
+      .expect("RCPT TO:<r3@")
+      .expect("DATA")
+      .send("250 queued 0\r\n250 ok\r\n250 ok\r\n550 no r3\r\n354 go\r\n")
+      .expect_data()
+      .expect("MAIL")
+      .expect("RCPT TO:<r4@")
+      .expect("DATA")
+      .send("250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued 2\r\n221 bye\r\n");
   auto options = test::fast_options(0.01);
   options.max_recipients_per_transaction = 2;
   std::vector<std::string> to;
   for (int i = 0; i < 5; ++i) to.push_back("r" + std::to_string(i) + "@example.org");
-  auto r = start_and_deliver(io, srv,
-                             {test::make_message("a@example.org", to, "body\r\n")}, options);
+  auto r =
+      start_and_deliver(io, srv, {test::make_message("a@example.org", to, "body\r\n")}, options);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.transactions == 3);
@@ -544,16 +785,27 @@ TEST_CASE("max 2 recipients per transaction: 5 recipients take 3 transactions, t
 TEST_CASE("max_messages bounds the messages started on one connection [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<r0@").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("MAIL").expect("RCPT TO:<r1@").expect("DATA")
-      .send("250 queued 0\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 queued 1\r\n221 bye\r\n");
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<r0@")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("MAIL")
+      .expect("RCPT TO:<r1@")
+      .expect("DATA")
+      .send("250 queued 0\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued 1\r\n221 bye\r\n");
   auto options = test::fast_options(0.01);
   options.max_messages = 2;
   std::vector<message> msgs;
   for (int i = 0; i < 3; ++i)
-    msgs.push_back(test::make_message("a@example.org", {"r" + std::to_string(i) + "@example.org"}, "body\r\n"));
+    msgs.push_back(test::make_message("a@example.org", {"r" + std::to_string(i) + "@example.org"},
+                                      "body\r\n"));
   auto r = start_and_deliver(io, srv, msgs, options);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);

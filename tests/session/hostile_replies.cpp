@@ -23,10 +23,15 @@ bool any_delivered(const session_result& r) { return r.count(delivery_status::de
 
 /// The end of a pipelined conversation up to the reply to ".", for one message.
 script_server& up_to_dot(script_server& srv) {
-  return srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT").expect("DATA")
+  return srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
       .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT");
+      .expect_data()
+      .expect("QUIT");
 }
 
 }  // namespace
@@ -42,12 +47,16 @@ session_result fragmented(std::size_t segment, script_server::duration gap, std:
   srv.send(greeting, segment, gap)
       .expect("EHLO localhost")
       .send(ehlo_enhanced, segment, gap)
-      .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<b@example.org>")
-      .expect("RCPT TO:<c@example.org>").expect("DATA")
-      .send("250 2.1.0 sender ok\r\n250 2.1.5 b ok\r\n550-5.1.1 c unknown\r\n550 5.1.1 really\r\n"
-            "354 go ahead\r\n",
-            segment, gap)
-      .expect_data().expect("QUIT")
+      .expect("MAIL FROM:<a@example.org>")
+      .expect("RCPT TO:<b@example.org>")
+      .expect("RCPT TO:<c@example.org>")
+      .expect("DATA")
+      .send(
+          "250 2.1.0 sender ok\r\n250 2.1.5 b ok\r\n550-5.1.1 c unknown\r\n550 5.1.1 really\r\n"
+          "354 go ahead\r\n",
+          segment, gap)
+      .expect_data()
+      .expect("QUIT")
       .send("250 2.0.0 queued as F00\r\n221 2.0.0 bye\r\n", segment, gap);
   auto r = start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org"}));
   CHECK(srv.failures().empty());
@@ -56,11 +65,12 @@ session_result fragmented(std::size_t segment, script_server::duration gap, std:
 }
 }  // namespace
 
-TEST_CASE("replies split into 1-octet writes, also inside CRLF, give the same results [smtpipe][D35]") {
+TEST_CASE(
+    "replies split into 1-octet writes, also inside CRLF, give the same results [smtpipe][D35]") {
   std::string whole_wire, bytes_wire, pairs_wire;
   const auto whole = fragmented(0, 0ms, whole_wire);
-  const auto bytes = fragmented(1, 1ms, bytes_wire);   // every CRLF split between CR and LF
-  const auto pairs = fragmented(2, 1ms, pairs_wire);   // cuts fall on both sides of CRs
+  const auto bytes = fragmented(1, 1ms, bytes_wire);  // every CRLF split between CR and LF
+  const auto pairs = fragmented(2, 1ms, pairs_wire);  // cuts fall on both sides of CRs
   // Absolute expectations for the unsplit run, so that "the same" means "right".
   CHECK_FALSE(whole.error);
   CHECK(whole.pipelining);
@@ -77,14 +87,28 @@ TEST_CASE("replies split into 1-octet writes, also inside CRLF, give the same re
   CHECK(pairs_wire == whole_wire);
 }
 
-TEST_CASE("a greeting split in the middle of its text and of its CRLF is one greeting [smtpipe][D35][D51]") {
+TEST_CASE(
+    "a greeting split in the middle of its text and of its CRLF is one greeting "
+    "[smtpipe][D35][D51]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx.exa").sleep(20ms).send("mple.org ESMTP\r").sleep(20ms).send("\n")
-      .expect("EHLO").send(ehlo_lockstep)
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
-      .expect("DATA").send("354 go\r\n").expect_data().send("250 done\r\n")
-      .expect("QUIT").send("221 bye\r\n");
+  srv.send("220 mx.exa")
+      .sleep(20ms)
+      .send("mple.org ESMTP\r")
+      .sleep(20ms)
+      .send("\n")
+      .expect("EHLO")
+      .send(ehlo_lockstep)
+      .expect("MAIL")
+      .send("250 ok\r\n")
+      .expect("RCPT")
+      .send("250 ok\r\n")
+      .expect("DATA")
+      .send("354 go\r\n")
+      .expect_data()
+      .send("250 done\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -98,17 +122,26 @@ TEST_CASE("a greeting split in the middle of its text and of its CRLF is one gre
 TEST_CASE("coalesced replies pair with their commands in order, across messages [smtpipe][D36]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
       .send("250 2.1.0 ok\r\n250-2.1.5 b is\r\n250 2.1.5 fine\r\n451 4.2.0 c later\r\n354 go\r\n")
       .expect_data()
-      .expect("MAIL").expect("RCPT TO:<d@").expect("DATA")
+      .expect("MAIL")
+      .expect("RCPT TO:<d@")
+      .expect("DATA")
       // The reply to the first "." and the whole second group in one segment.
       .send("250 2.0.0 first queued\r\n250 2.1.0 ok\r\n250 2.1.5 d ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT")
+      .expect_data()
+      .expect("QUIT")
       .send("250 2.0.0 second queued\r\n221 2.0.0 bye\r\n");
-  std::vector<message> msgs{test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "one\r\n"),
-                            test::make_message("a@example.org", {"d@example.org"}, "two\r\n")};
+  std::vector<message> msgs{
+      test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "one\r\n"),
+      test::make_message("a@example.org", {"d@example.org"}, "two\r\n")};
   auto r = test::start_and_deliver(io, srv, msgs, test::fast_options(0.01));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -131,10 +164,13 @@ TEST_CASE("coalesced replies pair with their commands in order, across messages 
 
 // ---- D45 and premature replies: a reply before its command was sent -------------------------
 
-TEST_CASE("a reply coalesced with the greeting, before EHLO was sent, is a protocol error [smtpipe][D45]") {
+TEST_CASE(
+    "a reply coalesced with the greeting, before EHLO was sent, is a protocol error "
+    "[smtpipe][D45]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx.example.org ESMTP\r\n250-mx.example.org\r\n250 PIPELINING\r\n").expect_close(2000ms);
+  srv.send("220 mx.example.org ESMTP\r\n250-mx.example.org\r\n250 PIPELINING\r\n")
+      .expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unsolicited_reply);
@@ -142,7 +178,9 @@ TEST_CASE("a reply coalesced with the greeting, before EHLO was sent, is a proto
   CHECK_FALSE(any_delivered(r));
 }
 
-TEST_CASE("a MAIL reply right behind the EHLO reply, before MAIL was sent, is a protocol error [smtpipe][D45]") {
+TEST_CASE(
+    "a MAIL reply right behind the EHLO reply, before MAIL was sent, is a protocol error "
+    "[smtpipe][D45]") {
   for (const std::string& ehlo : {ehlo_enhanced, ehlo_lockstep}) {
     CAPTURE(ehlo);
     asio::io_context io;
@@ -157,13 +195,19 @@ TEST_CASE("a MAIL reply right behind the EHLO reply, before MAIL was sent, is a 
   }
 }
 
-TEST_CASE("a reply begun behind the EHLO reply and ended later is premature: MAIL is never written [smtpipe][D45]") {
+TEST_CASE(
+    "a reply begun behind the EHLO reply and ended later is premature: MAIL is never written "
+    "[smtpipe][D45]") {
   // "250 2.1" arrives with the EHLO reply, before MAIL is written; ".0 Ok" after. Pairing the
   // completed line with MAIL would take a reply the server wrote before it saw MAIL.
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_lockstep + "250 2.1")
-      .sleep(50ms).send(".0 Ok\r\n").expect_close(2000ms);
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_lockstep + "250 2.1")
+      .sleep(50ms)
+      .send(".0 Ok\r\n")
+      .expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unsolicited_reply);
@@ -186,7 +230,9 @@ struct idle_pause {
 using idle_pipeline = pipeline<insert_after<state_id::ehlo, idle_pause>>;
 }  // namespace
 
-TEST_CASE("bytes that arrive while no reply is outstanding are never paired with the next command [smtpipe][D44]") {
+TEST_CASE(
+    "bytes that arrive while no reply is outstanding are never paired with the next command "
+    "[smtpipe][D44]") {
   struct variant {
     std::string bytes;
     std::error_code expected;
@@ -202,10 +248,14 @@ TEST_CASE("bytes that arrive while no reply is outstanding are never paired with
     CAPTURE(v.bytes);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_lockstep).sleep(20ms).send(v.bytes, 3)
+    srv.send(greeting)
+        .expect("EHLO")
+        .send(ehlo_lockstep)
+        .sleep(20ms)
+        .send(v.bytes, 3)
         .expect_close(2000ms);
-    auto r = test::start_and_deliver(io, srv, one_message(), test::fast_options(0.01),
-                                     idle_pipeline{});
+    auto r =
+        test::start_and_deliver(io, srv, one_message(), test::fast_options(0.01), idle_pipeline{});
     CHECK(srv.failures().empty());
     CHECK(r.error == v.expected);
     CHECK(srv.received() == ehlo_line);  // no MAIL that the stray reply could answer, no QUIT
@@ -215,7 +265,8 @@ TEST_CASE("bytes that arrive while no reply is outstanding are never paired with
 
 // ---- D37, D38: bounded replies ------------------------------------------------------------
 
-TEST_CASE("a 1 MiB greeting line with no line end fails at the line cap and closes [smtpipe][D37]") {
+TEST_CASE(
+    "a 1 MiB greeting line with no line end fails at the line cap and closes [smtpipe][D37]") {
   asio::io_context io;
   script_server srv(io);
   srv.send("220 ").flood(std::string(16 * 1024, 'x'), 1024 * 1024);
@@ -228,7 +279,9 @@ TEST_CASE("a 1 MiB greeting line with no line end fails at the line cap and clos
   CHECK(srv.finished());  // the flood ended because the client closed
 }
 
-TEST_CASE("an overlong 550 after the final dot is an error and the message may have been delivered [smtpipe][D37]") {
+TEST_CASE(
+    "an overlong 550 after the final dot is an error and the message may have been delivered "
+    "[smtpipe][D37]") {
   asio::io_context io;
   script_server srv(io);
   up_to_dot(srv).send("550 5.0.0 " + std::string(10000, 'x') + "\r\n").expect_close(2000ms);
@@ -240,8 +293,10 @@ TEST_CASE("an overlong 550 after the final dot is an error and the message may h
   CHECK(rr.code == 0);
 }
 
-TEST_CASE("an endless multi-line EHLO reply fails at the reply cap, no MAIL follows [smtpipe][D38]") {
-  for (const std::string& unit : {std::string("250-x\r\n"), "250-" + std::string(1000, 'y') + "\r\n"}) {
+TEST_CASE(
+    "an endless multi-line EHLO reply fails at the reply cap, no MAIL follows [smtpipe][D38]") {
+  for (const std::string& unit :
+       {std::string("250-x\r\n"), "250-" + std::string(1000, 'y') + "\r\n"}) {
     CAPTURE(unit.size());
     asio::io_context io;
     script_server srv(io);
@@ -273,14 +328,18 @@ const std::vector<bad_reply> bad_replies{
     {"100 x\r\n", errc::malformed_reply_code},
     {"850 x\r\n", errc::malformed_reply_code},
     {"260 x\r\n", errc::malformed_reply_code},  // second digit beyond 5
-    {"250 a\x01" "b\r\n", errc::control_character_in_reply},
+    {"250 a\x01"
+     "b\r\n",
+     errc::control_character_in_reply},
     {"250 a\rb\r\n", errc::control_character_in_reply},
     {"250 a\x1b[2Jb\r\n", errc::control_character_in_reply},
     {std::string("250 a\0b\r\n", 9), errc::control_character_in_reply},
 };
 }  // namespace
 
-TEST_CASE("malformed greetings are protocol errors: nothing is sent, nothing delivered [smtpipe][D39][D51]") {
+TEST_CASE(
+    "malformed greetings are protocol errors: nothing is sent, nothing delivered "
+    "[smtpipe][D39][D51]") {
   for (const auto& b : bad_replies) {
     CAPTURE(b.bytes);
     asio::io_context io;
@@ -300,9 +359,14 @@ TEST_CASE("a malformed reply to MAIL stops the transaction before the body [smtp
     CAPTURE(b.bytes);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-        .expect("MAIL").expect("RCPT").expect("DATA")
-        .send(b.bytes + "250 2.1.5 ok\r\n354 go\r\n").expect_close(2000ms);
+    srv.send(greeting)
+        .expect("EHLO")
+        .send(ehlo_enhanced)
+        .expect("MAIL")
+        .expect("RCPT")
+        .expect("DATA")
+        .send(b.bytes + "250 2.1.5 ok\r\n354 go\r\n")
+        .expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == b.expected);
@@ -313,7 +377,9 @@ TEST_CASE("a malformed reply to MAIL stops the transaction before the body [smtp
   }
 }
 
-TEST_CASE("a malformed reply to the final dot leaves the message undecided, never delivered [smtpipe][D39][B27]") {
+TEST_CASE(
+    "a malformed reply to the final dot leaves the message undecided, never delivered "
+    "[smtpipe][D39][B27]") {
   std::vector<bad_reply> cases = bad_replies;
   cases.push_back({"400 Interrupted\r", errc::connection_closed});  // then EOF (below)
   for (const auto& b : cases) {
@@ -331,9 +397,16 @@ TEST_CASE("a malformed reply to the final dot leaves the message undecided, neve
 TEST_CASE("bare codes '250' and '250 ' are valid replies [smtpipe][D39]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220\r\n").expect("EHLO").send("250-mx\r\n250 PIPELINING\r\n")
-      .expect("MAIL").expect("RCPT").expect("DATA").send("250\r\n250 \r\n354\r\n")
-      .expect_data().expect("QUIT").send("250\r\n221\r\n");
+  srv.send("220\r\n")
+      .expect("EHLO")
+      .send("250-mx\r\n250 PIPELINING\r\n")
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250\r\n250 \r\n354\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250\r\n221\r\n");
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -345,9 +418,12 @@ TEST_CASE("bare codes '250' and '250 ' are valid replies [smtpipe][D39]") {
 
 // ---- D40: codes that change inside a multi-line reply ---------------------------------------
 
-TEST_CASE("a multi-line EHLO reply whose codes differ is a protocol error: no HELO, no MAIL [smtpipe][D40]") {
-  for (const std::string& reply : {std::string("250-mx\r\n550 no\r\n"), std::string("200-mx\r\n250 ok\r\n"),
-                                   std::string("550-no\r\n250 PIPELINING\r\n")}) {
+TEST_CASE(
+    "a multi-line EHLO reply whose codes differ is a protocol error: no HELO, no MAIL "
+    "[smtpipe][D40]") {
+  for (const std::string& reply :
+       {std::string("250-mx\r\n550 no\r\n"), std::string("200-mx\r\n250 ok\r\n"),
+        std::string("550-no\r\n250 PIPELINING\r\n")}) {
     CAPTURE(reply);
     asio::io_context io;
     script_server srv(io);
@@ -360,7 +436,9 @@ TEST_CASE("a multi-line EHLO reply whose codes differ is a protocol error: no HE
   }
 }
 
-TEST_CASE("a '250-' line then a '550' line after the dot decides nothing from the first line [smtpipe][D40]") {
+TEST_CASE(
+    "a '250-' line then a '550' line after the dot decides nothing from the first line "
+    "[smtpipe][D40]") {
   asio::io_context io;
   script_server srv(io);
   up_to_dot(srv).send("250-2.0.0 queued\r\n550 5.0.0 not really\r\n").expect_close(2000ms);
@@ -372,13 +450,21 @@ TEST_CASE("a '250-' line then a '550' line after the dot decides nothing from th
 
 // ---- D41: bare LF line ends -------------------------------------------------------------------
 
-TEST_CASE("replies ending in a bare LF are accepted, as documented in reply_parser [smtpipe][D41]") {
+TEST_CASE(
+    "replies ending in a bare LF are accepted, as documented in reply_parser [smtpipe][D41]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx.example.org\n").expect("EHLO").send("250-mx.example.org\n250 PIPELINING\n")
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
+  srv.send("220 mx.example.org\n")
+      .expect("EHLO")
+      .send("250-mx.example.org\n250 PIPELINING\n")
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
       .send("250 ok\n250 ok\r\n550-no\n550 such user\n354 go\n")
-      .expect_data().expect("QUIT").send("250 queued\n221 bye\n");
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\n221 bye\n");
   auto r = start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org"}));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -395,10 +481,17 @@ TEST_CASE("replies ending in a bare LF are accepted, as documented in reply_pars
 TEST_CASE("the basic code decides; an enhanced code of another class is sanitised [smtpipe][D42]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("DATA")
       .send("250 2.1.0 ok\r\n250 5.1.1 ok anyway\r\n550 2.0.0 refused anyway\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 5.0.0 queued\r\n221 bye\r\n");
+      .expect_data()
+      .expect("QUIT")
+      .send("250 5.0.0 queued\r\n221 bye\r\n");
   auto r = start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org"}));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -417,13 +510,23 @@ TEST_CASE("long or odd reply text is sanitised and cut in results and errors [sm
   const std::string long_text(4000, 'L');  // under the line cap, over the 512 kept
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_enhanced)
-      .expect("MAIL").expect("RCPT TO:<b@").expect("RCPT TO:<c@").expect("RCPT TO:<d@").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT TO:<b@")
+      .expect("RCPT TO:<c@")
+      .expect("RCPT TO:<d@")
+      .expect("DATA")
       // A C1 control (U+0085) and an ill-formed octet; then 4000 octets of text.
-      .send("250 ok\r\n550 5.1.1 odd\xc2\x85\xff text\r\n550 5.1.1 " + long_text + "\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("421 4.3.2 " + long_text + "\r\n").close();
-  auto r = start_and_deliver(io, srv,
-                             one_message({"b@example.org", "c@example.org", "d@example.org"}));
+      .send("250 ok\r\n550 5.1.1 odd\xc2\x85\xff text\r\n550 5.1.1 " + long_text +
+            "\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("421 4.3.2 " + long_text + "\r\n")
+      .close();
+  auto r =
+      start_and_deliver(io, srv, one_message({"b@example.org", "c@example.org", "d@example.org"}));
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::service_not_available);
   CHECK(r.error_text.size() <= 512 + 3);
@@ -442,7 +545,9 @@ TEST_CASE("long or odd reply text is sanitised and cut in results and errors [sm
 
 // ---- B27: garbage, then a positive reply, after the dot (Postfix smtp_chat.c) ---------------
 
-TEST_CASE("garbage then 221 after the dot and QUIT is a protocol error, never a delivery [smtpipe][B27]") {
+TEST_CASE(
+    "garbage then 221 after the dot and QUIT is a protocol error, never a delivery "
+    "[smtpipe][B27]") {
   asio::io_context io;
   script_server srv(io);
   up_to_dot(srv).send("garbage\r\n221 2.0.0 bye\r\n").expect_close(2000ms);
@@ -455,13 +560,23 @@ TEST_CASE("garbage then 221 after the dot and QUIT is a protocol error, never a 
   }
 }
 
-TEST_CASE("garbage then 250 after the dot in lock-step is a protocol error, never a delivery [smtpipe][B27]") {
+TEST_CASE(
+    "garbage then 250 after the dot in lock-step is a protocol error, never a delivery "
+    "[smtpipe][B27]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_lockstep)
-      .expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n")
-      .expect("DATA").send("354 go\r\n").expect_data()
-      .send("garbage\r\n250 2.0.0 queued\r\n").expect_close(2000ms);
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_lockstep)
+      .expect("MAIL")
+      .send("250 ok\r\n")
+      .expect("RCPT")
+      .send("250 ok\r\n")
+      .expect("DATA")
+      .send("354 go\r\n")
+      .expect_data()
+      .send("garbage\r\n250 2.0.0 queued\r\n")
+      .expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::malformed_reply_code);
@@ -471,7 +586,8 @@ TEST_CASE("garbage then 250 after the dot in lock-step is a protocol error, neve
 
 // ---- D51: greeting variants ------------------------------------------------------------------
 
-TEST_CASE("greeting codes: 554 permanent, 450 transient, 233 and 666 protocol errors [smtpipe][D51]") {
+TEST_CASE(
+    "greeting codes: 554 permanent, 450 transient, 233 and 666 protocol errors [smtpipe][D51]") {
   struct variant {
     std::string greeting;
     std::error_code error;
@@ -480,7 +596,8 @@ TEST_CASE("greeting codes: 554 permanent, 450 transient, 233 and 666 protocol er
     bool quit;  // a well-formed reply leaves the conversation in step: QUIT closes it
   };
   const std::vector<variant> variants{
-      {"554 5.7.1 no service for you\r\n", errc::greeting_refused, delivery_status::permanent, 554, true},
+      {"554 5.7.1 no service for you\r\n", errc::greeting_refused, delivery_status::permanent, 554,
+       true},
       {"554-no\r\n554 service\r\n", errc::greeting_refused, delivery_status::permanent, 554, true},
       {"450 4.3.2 busy\r\n", errc::greeting_refused, delivery_status::transient, 450, true},
       {"233 hello\r\n", errc::unexpected_reply, delivery_status::transient, 0, true},
@@ -511,9 +628,15 @@ TEST_CASE("greeting codes: 554 permanent, 450 transient, 233 and 666 protocol er
 TEST_CASE("a three-line 220 greeting is one greeting [smtpipe][D51]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220-mx.example.org ESMTP\r\n220-no UCE\r\n220 welcome\r\n").expect("EHLO")
-      .send(ehlo_enhanced).expect("MAIL").expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT")
+  srv.send("220-mx.example.org ESMTP\r\n220-no UCE\r\n220 welcome\r\n")
+      .expect("EHLO")
+      .send(ehlo_enhanced)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
       .send("250 ok\r\n221 bye\r\n");
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());

@@ -26,10 +26,10 @@ const std::string rcpt_line = "RCPT TO:<b@example.org>\r\n";
 // Every timeout 3 s (the session unlimited), but `which`, which is `short_one`.
 session_options only_short(ms timeouts::*which, ms short_one = 150ms) {
   session_options o;
-  for (ms timeouts::*d : {&timeouts::connect, &timeouts::greeting, &timeouts::ehlo, &timeouts::starttls,
-                  &timeouts::auth, &timeouts::mail, &timeouts::rcpt, &timeouts::data_init,
-                  &timeouts::data_block, &timeouts::data_done, &timeouts::rset, &timeouts::quit,
-                  &timeouts::command})
+  for (ms timeouts::*d : {&timeouts::connect, &timeouts::greeting, &timeouts::ehlo,
+                          &timeouts::starttls, &timeouts::auth, &timeouts::mail, &timeouts::rcpt,
+                          &timeouts::data_init, &timeouts::data_block, &timeouts::data_done,
+                          &timeouts::rset, &timeouts::quit, &timeouts::command})
     o.timeouts.*d = 3s;
   o.timeouts.session = ms::zero();
   o.timeouts.*which = short_one;
@@ -77,7 +77,7 @@ void check_silence(const silent_step& step) {
   CHECK(r.error_stage == int(step.late));
   if (step.state) CHECK(r.error_state == step.state);
   CHECK(elapsed >= 150ms);
-  CHECK(elapsed < 1s);  // not one of the 3 s timeouts
+  CHECK(elapsed < 1s);                 // not one of the 3 s timeouts
   CHECK(srv.received() == step.sent);  // and no QUIT on a connection that timed out
   const auto& rr = r.messages.at(0).recipients.at(0);
   CHECK(rr.status == step.status);
@@ -96,32 +96,54 @@ TEST_CASE("RFC 5321 §4.5.3.2 values are the default timeouts [smtpipe][D49]") {
   CHECK(t.data_done == 10min);
 }
 
-TEST_CASE("silence at each lock-step step fires that step's timeout and names its stage [smtpipe][D49][B26]") {
+TEST_CASE(
+    "silence at each lock-step step fires that step's timeout and names its stage "
+    "[smtpipe][D49][B26]") {
   const std::vector<silent_step> steps{
       {"greeting", &timeouts::greeting, [](script_server&) {}, "", stage::reading_banner, "banner",
        delivery_status::transient, errc::not_attempted},
-      {"EHLO", &timeouts::ehlo, [](script_server& s) { s.send(greeting).expect("EHLO"); }, ehlo_line,
-       stage::during_ehlo, "ehlo", delivery_status::transient, errc::not_attempted},
+      {"EHLO", &timeouts::ehlo, [](script_server& s) { s.send(greeting).expect("EHLO"); },
+       ehlo_line, stage::during_ehlo, "ehlo", delivery_status::transient, errc::not_attempted},
       {"MAIL", &timeouts::mail,
        [](script_server& s) { s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL"); },
        ehlo_line + mail_line, stage::during_mail_from, "mail", delivery_status::transient,
        errc::not_attempted},
       {"RCPT", &timeouts::rcpt,
        [](script_server& s) {
-         s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT");
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_lockstep)
+             .expect("MAIL")
+             .send("250 ok\r\n")
+             .expect("RCPT");
        },
-       ehlo_line + mail_line + rcpt_line, stage::during_rcpt_to, "rcpt", delivery_status::transient},
+       ehlo_line + mail_line + rcpt_line, stage::during_rcpt_to, "rcpt",
+       delivery_status::transient},
       {"DATA", &timeouts::data_init,
        [](script_server& s) {
-         s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
-             .expect("RCPT").send("250 ok\r\n").expect("DATA");
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_lockstep)
+             .expect("MAIL")
+             .send("250 ok\r\n")
+             .expect("RCPT")
+             .send("250 ok\r\n")
+             .expect("DATA");
        },
        ehlo_line + mail_line + rcpt_line + "DATA\r\n", stage::during_data, "data",
        delivery_status::transient},
       {"dot", &timeouts::data_done,
        [](script_server& s) {
-         s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send("250 ok\r\n")
-             .expect("RCPT").send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data();
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_lockstep)
+             .expect("MAIL")
+             .send("250 ok\r\n")
+             .expect("RCPT")
+             .send("250 ok\r\n")
+             .expect("DATA")
+             .send("354 go\r\n")
+             .expect_data();
        },
        ehlo_line + mail_line + rcpt_line + "DATA\r\nhello\r\n.\r\n", stage::reading_confirmation,
        "data", delivery_status::unknown},
@@ -129,28 +151,53 @@ TEST_CASE("silence at each lock-step step fires that step's timeout and names it
   for (const auto& step : steps) check_silence(step);
 }
 
-TEST_CASE("silence inside a pipelined group names the oldest unanswered command [smtpipe][D49][B26]") {
+TEST_CASE(
+    "silence inside a pipelined group names the oldest unanswered command [smtpipe][D49][B26]") {
   const std::string group = mail_line + rcpt_line + "DATA\r\n";
   const std::vector<silent_step> steps{
       {"MAIL", &timeouts::mail,
-       [](script_server& s) { s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA"); },
+       [](script_server& s) {
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_pipelining)
+             .expect("MAIL")
+             .expect("RCPT")
+             .expect("DATA");
+       },
        ehlo_line + group, stage::during_mail_from, nullptr, delivery_status::transient},
       {"RCPT", &timeouts::rcpt,
        [](script_server& s) {
-         s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_pipelining)
+             .expect("MAIL")
+             .expect("RCPT")
+             .expect("DATA")
              .send("250 ok\r\n");
        },
        ehlo_line + group, stage::during_rcpt_to, nullptr, delivery_status::transient},
       {"DATA", &timeouts::data_init,
        [](script_server& s) {
-         s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_pipelining)
+             .expect("MAIL")
+             .expect("RCPT")
+             .expect("DATA")
              .send("250 ok\r\n250 ok\r\n");
        },
        ehlo_line + group, stage::during_data, nullptr, delivery_status::transient},
       {"dot", &timeouts::data_done,
        [](script_server& s) {
-         s.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
-             .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT");
+         s.send(greeting)
+             .expect("EHLO")
+             .send(ehlo_pipelining)
+             .expect("MAIL")
+             .expect("RCPT")
+             .expect("DATA")
+             .send("250 ok\r\n250 ok\r\n354 go\r\n")
+             .expect_data()
+             .expect("QUIT");
        },
        ehlo_line + group + "hello\r\n.\r\nQUIT\r\n", stage::reading_confirmation, nullptr,
        delivery_status::unknown},
@@ -170,18 +217,28 @@ TEST_CASE("a reply's deadline is not pushed back by each byte that trickles in [
   for (const auto& f : srv.failures()) CHECK(f.rfind("send failed", 0) == 0);
 }
 
-TEST_CASE("a server answering every step just in time is ended by the session deadline [smtpipe][D49]") {
+TEST_CASE(
+    "a server answering every step just in time is ended by the session deadline [smtpipe][D49]") {
   // Each reply takes about 160 ms (8 octets, one every 20 ms): under the 300 ms per-reply
   // timeouts, but the session may last 450 ms only.
   session_options options = only_short(&timeouts::greeting, 300ms);
-  options.timeouts.ehlo = options.timeouts.mail = options.timeouts.rcpt = options.timeouts.data_init = 300ms;
+  options.timeouts.ehlo = options.timeouts.mail = options.timeouts.rcpt =
+      options.timeouts.data_init = 300ms;
   options.timeouts.session = 450ms;
   asio::io_context io;
   script_server srv(io);
   const auto gap = 20ms;
-  srv.send("220 mx\r\n", 1, gap).expect("EHLO").send("250 mx\r\n", 1, gap)
-      .expect("MAIL").send("250 ok\r\n", 1, gap).expect("RCPT").send("250 ok\r\n", 1, gap)
-      .expect("DATA").send("354 go\r\n", 1, gap).expect_data().send("250 ok\r\n", 1, gap);
+  srv.send("220 mx\r\n", 1, gap)
+      .expect("EHLO")
+      .send("250 mx\r\n", 1, gap)
+      .expect("MAIL")
+      .send("250 ok\r\n", 1, gap)
+      .expect("RCPT")
+      .send("250 ok\r\n", 1, gap)
+      .expect("DATA")
+      .send("354 go\r\n", 1, gap)
+      .expect_data()
+      .send("250 ok\r\n", 1, gap);
   auto [r, elapsed] = run(io, srv, one_message(), options);
   CHECK(r.error == errc::session_deadline);
   CHECK(elapsed >= 450ms);
@@ -191,14 +248,20 @@ TEST_CASE("a server answering every step just in time is ended by the session de
   // The script itself is cut short wherever the deadline falls (mid-send or mid-expect).
 }
 
-TEST_CASE("a server that stops reading during the body fires the data-block timeout [smtpipe][D50]") {
+TEST_CASE(
+    "a server that stops reading during the body fires the data-block timeout [smtpipe][D50]") {
   const std::string line = std::string(78, 'y') + "\r\n";
   std::string body;
   while (body.size() < 8 * 1024 * 1024) body += line;
   asio::io_context io;
   script_server srv(io);
   srv.receive_buffer(64 * 1024)
-      .send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+      .send(greeting)
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .sleep(400ms)  // reads nothing while the client writes
       .expect_close(2000ms);

@@ -34,19 +34,24 @@ message with_recipients(std::vector<std::string> to, std::string sender = "a@exa
 
 std::vector<bad_message> bad_messages() {
   const std::string long_local(65, 'e');
-  const std::string domain_190 = std::string(63, 'p') + "." + std::string(63, 'q') + "." + std::string(62, 'r');
+  const std::string domain_190 =
+      std::string(63, 'p') + "." + std::string(63, 'q') + "." + std::string(62, 'r');
   std::string domain_256;
   while (domain_256.size() < 256) domain_256 += "evil.";
   domain_256.resize(256);
   std::vector<bad_message> v{
       {"CRLF in the sender", with_recipients({"b@example.org"}, "evil\r\nRCPT TO:<x@example.org>"),
        errc::control_character_in_argument},
-      {"CR in a recipient", with_recipients({"evil\r@example.org"}), errc::control_character_in_argument},
-      {"LF in a recipient", with_recipients({"evil\n@example.org"}), errc::control_character_in_argument},
+      {"CR in a recipient", with_recipients({"evil\r@example.org"}),
+       errc::control_character_in_argument},
+      {"LF in a recipient", with_recipients({"evil\n@example.org"}),
+       errc::control_character_in_argument},
       {"NUL in a recipient", with_recipients({std::string("evil\0@example.org", 17)}),
        errc::control_character_in_argument},
-      {"TAB in a recipient", with_recipients({"evil\t@example.org"}), errc::control_character_in_argument},
-      {"DEL in a recipient", with_recipients({"evil\x7f@example.org"}), errc::control_character_in_argument},
+      {"TAB in a recipient", with_recipients({"evil\t@example.org"}),
+       errc::control_character_in_argument},
+      {"DEL in a recipient", with_recipients({"evil\x7f@example.org"}),
+       errc::control_character_in_argument},
       {"'>' in a recipient", with_recipients({"evil>@example.org"}), errc::invalid_address},
       {"'<' in a recipient", with_recipients({"<evil@example.org"}), errc::invalid_address},
       {"unquoted space", with_recipients({"evil x@example.org"}), errc::invalid_address},
@@ -81,7 +86,8 @@ session_result deliver_unconnected(asio::io_context& io, script_server& srv,
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        result = co_await deliver("127.0.0.1", srv.port_string(), default_pipeline{}, msgs, options);
+        result =
+            co_await deliver("127.0.0.1", srv.port_string(), default_pipeline{}, msgs, options);
         done = true;
         srv.stop_accepting();
       },
@@ -93,17 +99,28 @@ session_result deliver_unconnected(asio::io_context& io, script_server& srv,
 
 }  // namespace
 
-TEST_CASE("each invalid message is refused before any byte; the valid ones in the call still go [smtpipe][C28][C29][B20]") {
+TEST_CASE(
+    "each invalid message is refused before any byte; the valid ones in the call still go "
+    "[smtpipe][C28][C29][B20]") {
   for (auto& bad : bad_messages()) {
     CAPTURE(bad.what);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
-        .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<ok1@").expect("DATA")
-        .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-        .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<ok2@").expect("DATA")
-        .send("250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-        .expect("QUIT").send("250 queued 2\r\n221 bye\r\n");
+    srv.send(greeting)
+        .expect("EHLO")
+        .send(ehlo_pipelining)
+        .expect("MAIL FROM:<a@example.org>")
+        .expect("RCPT TO:<ok1@")
+        .expect("DATA")
+        .send("250 ok\r\n250 ok\r\n354 go\r\n")
+        .expect_data()
+        .expect("MAIL FROM:<a@example.org>")
+        .expect("RCPT TO:<ok2@")
+        .expect("DATA")
+        .send("250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+        .expect_data()
+        .expect("QUIT")
+        .send("250 queued 2\r\n221 bye\r\n");
     const std::vector<message> msgs{with_recipients({"ok1@example.org"}), bad.msg,
                                     with_recipients({"ok2@example.org"})};
     auto r = test::start_and_deliver(io, srv, msgs, test::fast_options(0.01));
@@ -139,8 +156,8 @@ TEST_CASE("when no message is valid, no connection is made at all [smtpipe][C28]
 }
 
 TEST_CASE("a bad EHLO name is a configuration error: no connection [smtpipe][C31]") {
-  const std::vector<std::string> names{"x\r\nMAIL FROM:<a@b>", "", "host name", "a..b", "ex\x01ample.org",
-                                       "-dash.example.org"};
+  const std::vector<std::string> names{
+      "x\r\nMAIL FROM:<a@b>", "", "host name", "a..b", "ex\x01ample.org", "-dash.example.org"};
   for (const auto& name : names) {
     CAPTURE(name);
     asio::io_context io;
@@ -157,16 +174,24 @@ TEST_CASE("a bad EHLO name is a configuration error: no connection [smtpipe][C31
 
 TEST_CASE("a message that needs SMTPUTF8 fails alone when the server lacks it [smtpipe][C30]") {
   // "dö" in UTF-8, and U+2028 LINE SEPARATOR: both non-ASCII, checked as encoded octets.
-  for (const std::string& address : {std::string("d\xc3\xb6@example.org"), std::string("evil\xe2\x80\xa8@example.org")}) {
+  for (const std::string& address :
+       {std::string("d\xc3\xb6@example.org"), std::string("evil\xe2\x80\xa8@example.org")}) {
     CAPTURE(address);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_pipelining)
-        .expect("MAIL FROM:<a@example.org>").expect("RCPT TO:<ok@").expect("DATA")
-        .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-        .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-    auto r = test::start_and_deliver(io, srv, {with_recipients({address}), with_recipients({"ok@example.org"})},
-                              test::fast_options(0.01));
+    srv.send(greeting)
+        .expect("EHLO")
+        .send(ehlo_pipelining)
+        .expect("MAIL FROM:<a@example.org>")
+        .expect("RCPT TO:<ok@")
+        .expect("DATA")
+        .send("250 ok\r\n250 ok\r\n354 go\r\n")
+        .expect_data()
+        .expect("QUIT")
+        .send("250 queued\r\n221 bye\r\n");
+    auto r = test::start_and_deliver(
+        io, srv, {with_recipients({address}), with_recipients({"ok@example.org"})},
+        test::fast_options(0.01));
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
     CHECK(test::count_of(srv.received(), "MAIL FROM") == 1);
@@ -180,23 +205,35 @@ TEST_CASE("a message that needs SMTPUTF8 fails alone when the server lacks it [s
   }
 }
 
-TEST_CASE("with SMTPUTF8 advertised, a UTF-8 address is sent with the SMTPUTF8 parameter [smtpipe][C30]") {
+TEST_CASE(
+    "with SMTPUTF8 advertised, a UTF-8 address is sent with the SMTPUTF8 parameter "
+    "[smtpipe][C30]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send("250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-      .expect("MAIL FROM:<a@example.org> SMTPUTF8").expect("RCPT TO:<d\xc3\xb6@example.org>").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 queued\r\n221 bye\r\n");
-  auto r = test::start_and_deliver(io, srv, {with_recipients({"d\xc3\xb6@example.org"})}, test::fast_options(0.01));
+  srv.send(greeting)
+      .expect("EHLO")
+      .send("250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+      .expect("MAIL FROM:<a@example.org> SMTPUTF8")
+      .expect("RCPT TO:<d\xc3\xb6@example.org>")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
+  auto r = test::start_and_deliver(io, srv, {with_recipients({"d\xc3\xb6@example.org"})},
+                                   test::fast_options(0.01));
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
   CHECK(r.all_delivered());
 }
 
-TEST_CASE("a body file that gains a NUL after validation stops mid-body: no dot, no QUIT [smtpipe][B20]") {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("smtpipe-validation-" +
-                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".eml");
+TEST_CASE(
+    "a body file that gains a NUL after validation stops mid-body: no dot, no QUIT "
+    "[smtpipe][B20]") {
+  const auto path =
+      std::filesystem::temp_directory_path() /
+      ("smtpipe-validation-" +
+       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".eml");
   const std::string line = std::string(70, 'z') + "\r\n";
   {
     std::ofstream out(path, std::ios::binary);
@@ -206,7 +243,12 @@ TEST_CASE("a body file that gains a NUL after validation stops mid-body: no dot,
   msg.body = body_source::file(path.string());
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("MAIL").expect("RCPT").expect("DATA")
+  srv.send(greeting)
+      .expect("EHLO")
+      .send(ehlo_pipelining)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
       .call([&] {  // validated already; now the file changes under the client
         std::FILE* f = std::fopen(path.c_str(), "r+b");
         REQUIRE(f);
@@ -214,7 +256,9 @@ TEST_CASE("a body file that gains a NUL after validation stops mid-body: no dot,
         std::fputc('\0', f);
         std::fclose(f);
       })
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_octets(100000).expect_close(2000ms);
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_octets(100000)
+      .expect_close(2000ms);
   auto r = test::start_and_deliver(io, srv, {msg}, test::fast_options(0.01));
   std::filesystem::remove(path);
   CHECK(srv.failures().empty());

@@ -24,9 +24,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace smtpipe::test {
@@ -111,8 +111,8 @@ class script_server {
     virtual asio::awaitable<io_result> write(asio::const_buffer buffer) = 0;
   };
   /// Turns the connection into a `stream` (a TLS handshake); null and `error` set on failure.
-  using upgrade_fn =
-      std::function<asio::awaitable<std::unique_ptr<stream>>(asio::ip::tcp::socket&, std::string& error)>;
+  using upgrade_fn = std::function<asio::awaitable<std::unique_ptr<stream>>(asio::ip::tcp::socket&,
+                                                                            std::string& error)>;
   /// From here on, talks through what `f` makes of the connection (tests/support/tls_server.hpp).
   script_server& upgrade(upgrade_fn f) {
     steps_.push_back({step::upgrade, {}, 0, 0ms, {}, std::move(f)});
@@ -165,13 +165,24 @@ class script_server {
   int connections() const { return connected_ ? connections_ : 0; }
 
   /// Accepts one connection and plays the script; spawned on the server's io_context.
-  void start() {
-    asio::co_spawn(io_, play(), asio::detached);
-  }
+  void start() { asio::co_spawn(io_, play(), asio::detached); }
 
  private:
   struct step {
-    enum kind { send, expect, expect_data, expect_octets, sleep, silence, expect_close, close, call, flood, upgrade, accept };
+    enum kind {
+      send,
+      expect,
+      expect_data,
+      expect_octets,
+      sleep,
+      silence,
+      expect_close,
+      close,
+      call,
+      flood,
+      upgrade,
+      accept
+    };
     kind what;
     std::string bytes;
     std::size_t size;
@@ -181,14 +192,17 @@ class script_server {
     std::function<std::string(const std::string&)> reply = {};  // `answer`
   };
 
-  asio::awaitable<stream::io_result> read_some(asio::ip::tcp::socket& socket, asio::mutable_buffer b) {
+  asio::awaitable<stream::io_result> read_some(asio::ip::tcp::socket& socket,
+                                               asio::mutable_buffer b) {
     if (stream_) co_return co_await stream_->read_some(b);
-    auto [ec, n] = co_await socket.async_read_some(b, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await socket.async_read_some(b, asio::experimental::as_tuple(asio::use_awaitable));
     co_return stream::io_result{ec, n};
   }
   asio::awaitable<stream::io_result> write(asio::ip::tcp::socket& socket, asio::const_buffer b) {
     if (stream_) co_return co_await stream_->write(b);
-    auto [ec, n] = co_await asio::async_write(socket, b, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(socket, b, asio::experimental::as_tuple(asio::use_awaitable));
     co_return stream::io_result{ec, n};
   }
 
@@ -271,7 +285,8 @@ class script_server {
           // Data may start with ".\r\n" (empty body) or contain the terminator at its end.
           while ((end = find_terminator()) == std::string::npos)
             if (!co_await fill(socket, patience)) {
-              failures_.push_back("expected message data, got " + std::string(eof_ ? "EOF" : "nothing"));
+              failures_.push_back("expected message data, got " +
+                                  std::string(eof_ ? "EOF" : "nothing"));
               co_return;
             }
           bodies_.push_back(buffer_.substr(0, end));
@@ -288,9 +303,7 @@ class script_server {
           buffer_.erase(0, s.size);
           break;
         }
-        case step::sleep:
-          co_await pause(s.time);
-          break;
+        case step::sleep: co_await pause(s.time); break;
         case step::silence: {
           if (!buffer_.empty() || co_await fill(socket, s.time)) {
             failures_.push_back("expected silence, got '" + buffer_ + "'");
@@ -317,9 +330,7 @@ class script_server {
           finished_ = true;
           co_return;
         }
-        case step::call:
-          s.fn();
-          break;
+        case step::call: s.fn(); break;
         case step::accept: {
           std::error_code ignored;
           socket.close(ignored);
@@ -363,8 +374,7 @@ class script_server {
     }
     finished_ = true;
     // Keep reading until the client closes, so that late bytes are captured.
-    while (co_await fill(socket, patience)) {
-    }
+    while (co_await fill(socket, patience)) {}
   }
 
   std::size_t find_terminator() const {

@@ -5,10 +5,10 @@
 
 #include "support/script_server.hpp"
 
-#include <asio/ssl/context.hpp>
-#include <asio/ssl/stream.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 
 #include <memory>
 #include <string>
@@ -40,11 +40,13 @@ class tls_server_stream final : public script_server::stream {
     return line;
   }
   asio::awaitable<io_result> read_some(asio::mutable_buffer b) override {
-    auto [ec, n] = co_await stream_.async_read_some(b, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await stream_.async_read_some(b, asio::experimental::as_tuple(asio::use_awaitable));
     co_return io_result{ec, n};
   }
   asio::awaitable<io_result> write(asio::const_buffer b) override {
-    auto [ec, n] = co_await asio::async_write(stream_, b, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(stream_, b, asio::experimental::as_tuple(asio::use_awaitable));
     co_return io_result{ec, n};
   }
 

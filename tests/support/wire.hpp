@@ -51,7 +51,8 @@ inline std::string describe(const session_result& r) {
   std::string out = "error=" + (r.error ? r.error.message() : std::string("none")) +
                     " state=" + r.error_state + " stage=" + std::to_string(r.error_stage) +
                     " text=" + r.error_text + " greeting=" + r.greeting +
-                    " esmtp=" + std::to_string(r.esmtp) + " pipelining=" + std::to_string(r.pipelining) +
+                    " esmtp=" + std::to_string(r.esmtp) +
+                    " pipelining=" + std::to_string(r.pipelining) +
                     " transactions=" + std::to_string(r.transactions) + "\n";
   for (std::size_t m = 0; m < r.messages.size(); ++m) {
     const auto& mr = r.messages[m];
@@ -60,7 +61,8 @@ inline std::string describe(const session_result& r) {
     for (const auto& rr : mr.recipients)
       out += "  " + rr.address + " " + to_string(rr.status) + " " + std::to_string(rr.code) + " " +
              rr.enhanced.to_string() + " [" + rr.text + "] state=" + rr.state + "/" +
-             std::to_string(rr.state_id) + " error=" + (rr.error ? rr.error.message() : "none") + "\n";
+             std::to_string(rr.state_id) + " error=" + (rr.error ? rr.error.message() : "none") +
+             "\n";
   }
   return out;
 }

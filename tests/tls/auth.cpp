@@ -37,9 +37,12 @@ script_server& cancelled(script_server& srv) {
 
 // LOGIN answered up to the password, which is answered with `after_password` (not a 235).
 script_server& login_then(script_server& srv, const std::string& after_password) {
-  return cancelled(srv.expect("AUTH LOGIN").send("334 VXNlcm5hbWU6\r\n")
-                       .expect(b64(test_user)).send("334 UGFzc3dvcmQ6\r\n")
-                       .expect(b64(test_secret)).send(after_password));
+  return cancelled(srv.expect("AUTH LOGIN")
+                       .send("334 VXNlcm5hbWU6\r\n")
+                       .expect(b64(test_user))
+                       .send("334 UGFzc3dvcmQ6\r\n")
+                       .expect(b64(test_secret))
+                       .send(after_password));
 }
 
 // Up to the server-final message (in a 334, or in the 235 with `signature_in_235`).
@@ -131,7 +134,8 @@ TEST_CASE("C33 SCRAM-SHA-256 with a wrong password: the server refuses the proof
   script_server srv(io);
   scram_server scram;
   play(over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n"), scram)
-      .expect("QUIT").send("221 bye\r\n");
+      .expect("QUIT")
+      .send("221 bye\r\n");
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, false, std::string(test_user), "not the password");
   auto r = start_and_deliver(io, srv, one_message(), o);
@@ -179,7 +183,8 @@ TEST_CASE("C33 CRAM-MD5 end to end, the strongest when SCRAM is not offered [smt
   CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
 }
 
-TEST_CASE("C33 LOGIN end to end, and when it is named although stronger ones are offered [smtpipe]") {
+TEST_CASE(
+    "C33 LOGIN end to end, and when it is named although stronger ones are offered [smtpipe]") {
   for (const std::string offered : {"250-mx\r\n250 AUTH LOGIN\r\n",
                                     "250-mx\r\n250 AUTH LOGIN PLAIN CRAM-MD5 SCRAM-SHA-256\r\n"}) {
     CAPTURE(offered);
@@ -189,7 +194,7 @@ TEST_CASE("C33 LOGIN end to end, and when it is named although stronger ones are
     play(over_tls(srv, offered), login);
     lockstep_delivery(srv);
     auto r = start_and_deliver(io, srv, one_message(),
-                        auth_options_for(contains(offered, "SCRAM") ? "LOGIN" : ""));
+                               auth_options_for(contains(offered, "SCRAM") ? "LOGIN" : ""));
     CHECK(srv.failures().empty());
     CHECK(r.authenticated);
     CHECK(login.got_user == test_user);
@@ -198,7 +203,9 @@ TEST_CASE("C33 LOGIN end to end, and when it is named although stronger ones are
   }
 }
 
-TEST_CASE("C33 mechanism choice: PLAIN over LOGIN; none without the provider's; named but absent [smtpipe]") {
+TEST_CASE(
+    "C33 mechanism choice: PLAIN over LOGIN; none without the provider's; named but absent "
+    "[smtpipe]") {
   SUBCASE("PLAIN before LOGIN") {
     asio::io_context io;
     script_server srv(io);
@@ -213,8 +220,11 @@ TEST_CASE("C33 mechanism choice: PLAIN over LOGIN; none without the provider's; 
   SUBCASE("without a TLS provider SCRAM and CRAM-MD5 are unavailable: PLAIN") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
-        .expect("AUTH PLAIN " + b64(plain_message())).send("235 2.7.0 ok\r\n");
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send("250-mx\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
+        .expect("AUTH PLAIN " + b64(plain_message()))
+        .send("235 2.7.0 ok\r\n");
     lockstep_delivery(srv);
     session_options o = fast_options(0.01);
     add_auth(o, {}, true);
@@ -292,10 +302,13 @@ TEST_CASE("C33 a NUL in the user name is refused before any connection [smtpipe]
     add_auth(o, mechanism, false, std::string("us\0er", 5));
     session_result r;
     const auto messages = one_message();
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      r = co_await deliver("127.0.0.1", srv.port_string(), default_pipeline{}, messages, o);
-      srv.stop_accepting();
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          r = co_await deliver("127.0.0.1", srv.port_string(), default_pipeline{}, messages, o);
+          srv.stop_accepting();
+        },
+        asio::detached);
     io.run_for(std::chrono::seconds(10));
     CHECK(r.error == errc::invalid_argument);
     CHECK_FALSE(srv.connected());
@@ -337,7 +350,8 @@ TEST_CASE("C33 a challenge that is not base64 is cancelled with '*' [smtpipe]") 
     CAPTURE(mechanism);
     asio::io_context io;
     script_server srv(io);
-    cancelled(over_tls(srv, "250-mx\r\n250 AUTH " + mechanism + "\r\n").expect("AUTH " + mechanism)
+    cancelled(over_tls(srv, "250-mx\r\n250 AUTH " + mechanism + "\r\n")
+                  .expect("AUTH " + mechanism)
                   .send("334 this is not base64!\r\n"));
     auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
@@ -347,14 +361,18 @@ TEST_CASE("C33 a challenge that is not base64 is cancelled with '*' [smtpipe]") 
   }
 }
 
-TEST_CASE("C33 535 is permanent with no fallback to another mechanism; 454 is transient [smtpipe]") {
+TEST_CASE(
+    "C33 535 is permanent with no fallback to another mechanism; 454 is transient [smtpipe]") {
   for (const std::string refusal : {"535 5.7.8 authentication credentials invalid",
                                     "454 4.7.0 temporary authentication failure"}) {
     CAPTURE(refusal);
     asio::io_context io;
     script_server srv(io);
-    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n").expect("AUTH PLAIN ").send(refusal + "\r\n")
-        .expect("QUIT").send("221 bye\r\n");
+    over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n")
+        .expect("AUTH PLAIN ")
+        .send(refusal + "\r\n")
+        .expect("QUIT")
+        .send("221 bye\r\n");
     auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_failed);
@@ -364,7 +382,8 @@ TEST_CASE("C33 535 is permanent with no fallback to another mechanism; 454 is tr
     CHECK_FALSE(contains(srv.received(), "MAIL"));
     const auto& rcpt = r.messages[0].recipients[0];
     CHECK(rcpt.code == std::stoi(refusal.substr(0, 3)));
-    CHECK(rcpt.status == (refusal[0] == '5' ? delivery_status::permanent : delivery_status::transient));
+    CHECK(rcpt.status ==
+          (refusal[0] == '5' ? delivery_status::permanent : delivery_status::transient));
   }
 }
 

@@ -38,21 +38,31 @@ TEST_CASE("A8 capabilities reset after TLS: no SIZE cap, PLAIN or SMTPUTF8 from 
   asio::io_context io;
   script_server srv(io);
   std::string mail;
-  starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after)
-      .answer("MAIL", [&](const std::string& line) { mail = line; return std::string(); })
-      .expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data()
-      .expect("QUIT").send("250 queued\r\n221 bye\r\n");
+  starttls(srv, ehlo_before)
+      .expect("EHLO")
+      .send(ehlo_after)
+      .answer("MAIL",
+              [&](const std::string& line) {
+                mail = line;
+                return std::string();
+              })
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
   std::vector<message> messages;
   messages.push_back(make_message("a@example.org", {"b@example.org"}, hundred_octets()));
   // Needs SMTPUTF8, which only the plaintext EHLO offered: refused, never sent.
-  messages.push_back(make_message("a@example.org", {"j\xc3\xbcrgen@example.org"}, "Subject: u\r\n\r\nu\r\n"));
+  messages.push_back(
+      make_message("a@example.org", {"j\xc3\xbcrgen@example.org"}, "Subject: u\r\n\r\nu\r\n"));
   auto r = start_and_deliver(io, srv, messages, tls_options(tls_mode::required));
   CHECK(srv.failures().empty());
   CHECK(r.tls.active);
   CHECK(count_of(srv.received(), "EHLO") == 2);
-  CHECK(mail == "MAIL FROM:<a@example.org>");  // no SIZE=, no SMTPUTF8
-  CHECK(r.pipelining);  // from the second EHLO
+  CHECK(mail == "MAIL FROM:<a@example.org>");                               // no SIZE=, no SMTPUTF8
+  CHECK(r.pipelining);                                                      // from the second EHLO
   CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);  // 100 > SIZE 10
   CHECK(r.messages[1].recipients[0].status == delivery_status::permanent);
   CHECK(r.messages[1].recipients[0].error == errc::extension_not_supported);
@@ -78,7 +88,9 @@ TEST_CASE("A8 after TLS only the new AUTH mechanisms count [smtpipe]") {
     asio::io_context io;
     script_server srv(io);
     std::string token;
-    starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after)
+    starttls(srv, ehlo_before)
+        .expect("EHLO")
+        .send(ehlo_after)
         .answer("AUTH XOAUTH2 ", [&](const std::string& line) {
           token = unb64(line.substr(13));
           return "235 2.7.0 accepted\r\n";
@@ -101,11 +113,15 @@ TEST_CASE("A9 AUTH offered before TLS is never used before the handshake [smtpip
     asio::io_context io;
     script_server srv(io);
     std::size_t before_tls = 0;
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_before).expect("STARTTLS")
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_before)
+        .expect("STARTTLS")
         .call([&] { before_tls = srv.received().size(); })
         .send("220 go\r\n")
         .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-        .expect("EHLO").send("250-mx\r\n250 AUTH PLAIN\r\n")
+        .expect("EHLO")
+        .send("250-mx\r\n250 AUTH PLAIN\r\n")
         .expect("AUTH PLAIN " + b64(plain_message()))
         .send("235 2.7.0 ok\r\n");
     lockstep_delivery(srv);
@@ -142,7 +158,8 @@ TEST_CASE("A9 without TLS, credentials go only where plaintext AUTH is allowed [
     asio::io_context io;
     script_server srv(io);
     starttls_refused(srv, ehlo_before, "454 4.7.0 not now\r\n", ehlo_before)
-        .expect("QUIT").send("221 bye\r\n");
+        .expect("QUIT")
+        .send("221 bye\r\n");
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::opportunistic));
     CHECK(srv.failures().empty());
     CHECK(srv.connections() == 2);

@@ -31,9 +31,16 @@ outcome run_with(const std::string& stem, session_options options, bool accepted
   srv.send(greeting).expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n");
   auto handshake = tls_handshake(cert(stem + ".crt"), cert(stem + ".key"), &out.sni);
   if (accepted) {
-    srv.upgrade(std::move(handshake)).expect("EHLO").send("250-mx\r\n250 PIPELINING\r\n")
-        .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
-        .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
+    srv.upgrade(std::move(handshake))
+        .expect("EHLO")
+        .send("250-mx\r\n250 PIPELINING\r\n")
+        .expect("MAIL")
+        .expect("RCPT")
+        .expect("DATA")
+        .send("250 ok\r\n250 ok\r\n354 go\r\n")
+        .expect_data()
+        .expect("QUIT")
+        .send("250 queued\r\n221 bye\r\n");
   } else {
     srv.upgrade_refused(std::move(handshake)).expect_close();
   }
@@ -91,8 +98,10 @@ TEST_CASE("A13 bad certificates: refused under host and ca, each with its own re
   CHECK(texts.size() == 5);  // a distinct reason for each
 }
 
-TEST_CASE("A13/A16 under tls_verify::none every certificate is accepted, never 'verified' [smtpipe]") {
-  for (const std::string stem : {"selfsigned", "untrusted", "wronghost", "expired", "badsig", "server"}) {
+TEST_CASE(
+    "A13/A16 under tls_verify::none every certificate is accepted, never 'verified' [smtpipe]") {
+  for (const std::string stem :
+       {"selfsigned", "untrusted", "wronghost", "expired", "badsig", "server"}) {
     CAPTURE(stem);
     auto out = run_with(stem, tls_options(tls_mode::required, tls_verify::none), true);
     CHECK(out.failures.empty());
@@ -105,7 +114,8 @@ TEST_CASE("A13/A16 under tls_verify::none every certificate is accepted, never '
   }
 }
 
-TEST_CASE("A14 the certificate is checked against the configured name, never the greeting's [smtpipe]") {
+TEST_CASE(
+    "A14 the certificate is checked against the configured name, never the greeting's [smtpipe]") {
   // The server calls itself mx.example.org; the certificate for mx.example.org is refused
   // because the configured name is localhost, and localhost's certificate is accepted.
   const std::string greeting = "220 mx.example.org ESMTP\r\n";
@@ -164,21 +174,37 @@ TEST_CASE("A14 an IP-literal target sends no SNI and is checked against the IP S
   }
 }
 
-TEST_CASE("a client certificate is presented when configured and the server requires one [smtpipe]") {
+TEST_CASE(
+    "a client certificate is presented when configured and the server requires one [smtpipe]") {
   SUBCASE("configured") {
     asio::io_context io;
     script_server srv(io);
     std::string client;
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-        .upgrade(tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt"), &client))
-        .expect("EHLO").send("250 mx\r\n").expect("MAIL").send("250 ok\r\n").expect("RCPT")
-        .send("250 ok\r\n").expect("DATA").send("354 go\r\n").expect_data().send("250 ok\r\n")
-        .expect("QUIT").send("221 bye\r\n");
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send("220 go\r\n")
+        .upgrade(
+            tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt"), &client))
+        .expect("EHLO")
+        .send("250 mx\r\n")
+        .expect("MAIL")
+        .send("250 ok\r\n")
+        .expect("RCPT")
+        .send("250 ok\r\n")
+        .expect("DATA")
+        .send("354 go\r\n")
+        .expect_data()
+        .send("250 ok\r\n")
+        .expect("QUIT")
+        .send("221 bye\r\n");
     srv.start();
     tls_settings settings;
     settings.cert_file = cert("client.crt");
     settings.key_file = cert("client.key");
-    auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required, tls_verify::host, settings));
+    auto r = deliver_to(io, srv.port(), one_message(),
+                        tls_options(tls_mode::required, tls_verify::host, settings));
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
     CHECK(contains(client, "CN=smtpipe test client"));
@@ -187,8 +213,13 @@ TEST_CASE("a client certificate is presented when configured and the server requ
   SUBCASE("not configured: the server refuses the connection, nothing is delivered") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-        .upgrade_refused(tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt")))
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send("220 go\r\n")
+        .upgrade_refused(
+            tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt")))
         .expect_close();
     srv.start();
     auto r = deliver_to(io, srv.port(), one_message(), tls_options(tls_mode::required));

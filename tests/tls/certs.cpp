@@ -54,8 +54,7 @@ pkey_ptr load_key(const std::string& name) {
 // Chain verification of `leaf` against the single trust anchor `anchor`, for `purpose`
 // (X509_PURPOSE_SSL_SERVER / _CLIENT); X509_V_OK or OpenSSL's error.
 int chain_error(X509* leaf, X509* anchor, int purpose = X509_PURPOSE_SSL_SERVER) {
-  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(),
-                                                                &X509_STORE_free);
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), &X509_STORE_free);
   REQUIRE(store != nullptr);
   REQUIRE(X509_STORE_add_cert(store.get(), anchor) == 1);
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
@@ -120,8 +119,9 @@ TEST_CASE("test certificates: the CAs are self-signed CAs [smtpipe][certs]") {
   }
 }
 
-TEST_CASE("test certificates: the good server certificate verifies for localhost and 127.0.0.1 "
-          "[smtpipe][certs]") {
+TEST_CASE(
+    "test certificates: the good server certificate verifies for localhost and 127.0.0.1 "
+    "[smtpipe][certs]") {
   const x509_ptr ca = load_cert("ca.crt");
   const x509_ptr server = load_cert("server.crt");
   CHECK(chain_error(server.get(), ca.get()) == X509_V_OK);
@@ -148,8 +148,9 @@ TEST_CASE("test certificates: a certificate from an unknown CA [smtpipe][certs]"
   CHECK(chain_error(cert.get(), unknown.get()) == X509_V_OK);  // well-formed otherwise
 }
 
-TEST_CASE("test certificates: the wrong-host certificate names mx.example.org only "
-          "[smtpipe][certs]") {
+TEST_CASE(
+    "test certificates: the wrong-host certificate names mx.example.org only "
+    "[smtpipe][certs]") {
   const x509_ptr ca = load_cert("ca.crt");
   const x509_ptr cert = load_cert("wronghost.crt");
   CHECK(chain_error(cert.get(), ca.get()) == X509_V_OK);
@@ -168,8 +169,9 @@ TEST_CASE("test certificates: the expired certificate [smtpipe][certs]") {
   CHECK(chain_error(cert.get(), ca.get()) == X509_V_ERR_CERT_HAS_EXPIRED);
 }
 
-TEST_CASE("test certificates: the client certificate is for client authentication "
-          "[smtpipe][certs]") {
+TEST_CASE(
+    "test certificates: the client certificate is for client authentication "
+    "[smtpipe][certs]") {
   const x509_ptr ca = load_cert("ca.crt");
   const x509_ptr cert = load_cert("client.crt");
   CHECK(chain_error(cert.get(), ca.get(), X509_PURPOSE_SSL_CLIENT) == X509_V_OK);
@@ -177,8 +179,9 @@ TEST_CASE("test certificates: the client certificate is for client authenticatio
   CHECK((X509_get_extended_key_usage(cert.get()) & XKU_SSL_CLIENT) != 0);
 }
 
-TEST_CASE("test certificates: the bad-signature certificate parses but does not verify "
-          "[smtpipe][certs]") {
+TEST_CASE(
+    "test certificates: the bad-signature certificate parses but does not verify "
+    "[smtpipe][certs]") {
   const x509_ptr ca = load_cert("ca.crt");
   const x509_ptr server = load_cert("server.crt");
   const x509_ptr cert = load_cert("badsig.crt");
@@ -190,7 +193,7 @@ TEST_CASE("test certificates: the bad-signature certificate parses but does not 
   CHECK(chain_error(cert.get(), ca.get()) == X509_V_ERR_CERT_SIGNATURE_FAILURE);
   // Same to-be-signed part as the good certificate: only the signature differs.
   CHECK(X509_cmp(cert.get(), server.get()) != 0);
-  CHECK(ASN1_INTEGER_cmp(X509_get0_serialNumber(cert.get()), X509_get0_serialNumber(server.get())) ==
-        0);
+  CHECK(ASN1_INTEGER_cmp(X509_get0_serialNumber(cert.get()),
+                         X509_get0_serialNumber(server.get())) == 0);
   CHECK(X509_NAME_cmp(X509_get_subject_name(cert.get()), X509_get_subject_name(server.get())) == 0);
 }

@@ -31,11 +31,23 @@ TEST_CASE("docs/tls-and-auth.md: required TLS, verified, then AUTH [smtpipe]") {
   using namespace smtpipe::test;
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx.example.net ESMTP\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
-      .send("220 2.0.0 go ahead\r\n").upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-      .expect("EHLO").send(ehlo_auth).expect("AUTH PLAIN ").send("235 2.7.0 ok\r\n")
-      .expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
+  srv.send("220 mx.example.net ESMTP\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("STARTTLS")
+      .send("220 2.0.0 go ahead\r\n")
+      .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
+      .expect("EHLO")
+      .send(ehlo_auth)
+      .expect("AUTH PLAIN ")
+      .send("235 2.7.0 ok\r\n")
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
   srv.start();
   const std::string ca_file = cert("ca.crt");
   const std::string password = "s3cret";
@@ -57,7 +69,7 @@ TEST_CASE("docs/tls-and-auth.md: required TLS, verified, then AUTH [smtpipe]") {
   smtpipe::session_options options;
   options.tls = smtpipe::tls_mode::required;  // STARTTLS, or nothing is sent
   options.tls_provider = provider;
-  options.tls_server_name = "localhost";      // the name on the certificate (default: the host)
+  options.tls_server_name = "localhost";  // the name on the certificate (default: the host)
 
   options.auth.emplace();  // AUTH after STARTTLS, never before
   options.auth->credentials.user = "mailer";
@@ -67,22 +79,24 @@ TEST_CASE("docs/tls-and-auth.md: required TLS, verified, then AUTH [smtpipe]") {
   smtpipe::transcript transcript(log);
   options.observer = &transcript;
 
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    result = co_await smtpipe::deliver("127.0.0.1", srv.port_string(), smtpipe::default_pipeline{},
-                                       msgs, options);
-    //! [result]
-    const smtpipe::tls_status& tls = result.tls;
-    if (tls.active)
-      std::printf("%s, %s, certificate %s (%s), SNI '%s'\n", tls.version.c_str(),
-                  tls.cipher.c_str(), tls.verified ? "verified" : "NOT verified",
-                  tls.verify_result.c_str(), tls.server_name.c_str());
-    else if (result.tls_fallback_reason)  // opportunistic: a fresh plaintext connection
-      std::printf("plaintext: TLS failed (%s)\n", result.tls_fallback_reason.message().c_str());
-    else
-      std::printf("plaintext\n");
-    // TLSv1.3, TLS_AES_256_GCM_SHA384, certificate verified (ok), SNI 'localhost'
-    //! [result]
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        result = co_await smtpipe::deliver("127.0.0.1", srv.port_string(),
+                                           smtpipe::default_pipeline{}, msgs, options);
+        //! [result]
+        const smtpipe::tls_status& tls = result.tls;
+        if (tls.active)
+          std::printf("%s, %s, certificate %s (%s), SNI '%s'\n", tls.version.c_str(),
+                      tls.cipher.c_str(), tls.verified ? "verified" : "NOT verified",
+                      tls.verify_result.c_str(), tls.server_name.c_str());
+        else if (result.tls_fallback_reason)  // opportunistic: a fresh plaintext connection
+          std::printf("plaintext: TLS failed (%s)\n", result.tls_fallback_reason.message().c_str());
+        else std::printf("plaintext\n");
+        // TLSv1.3, TLS_AES_256_GCM_SHA384, certificate verified (ok), SNI 'localhost'
+        //! [result]
+      },
+      asio::detached);
   io.run_for(std::chrono::seconds(30));
 
   CHECK(srv.failures().empty());
@@ -104,11 +118,22 @@ TEST_CASE("docs/tls-and-auth.md: opportunistic TLS falls back on a fresh connect
   using namespace smtpipe::test;
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("STARTTLS")
+      .send("220 go\r\n")
       .upgrade_refused(tls_handshake(cert("selfsigned.crt"), cert("selfsigned.key")))
       .next_connection()
-      .send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("MAIL").expect("RCPT").expect("DATA")
-      .send("250 ok\r\n250 ok\r\n354 go\r\n").expect_data().expect("QUIT")
+      .send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
       .send("250 queued\r\n221 bye\r\n");
   srv.start();
   std::shared_ptr<smtpipe::tls_provider> provider;
@@ -123,10 +148,13 @@ TEST_CASE("docs/tls-and-auth.md: opportunistic TLS falls back on a fresh connect
   //! [opportunistic]
   options.timeouts = options.timeouts.scaled(0.01);
   options.tls_server_name = "localhost";
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    result = co_await smtpipe::deliver("127.0.0.1", srv.port_string(), smtpipe::default_pipeline{},
-                                       msgs, options);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        result = co_await smtpipe::deliver("127.0.0.1", srv.port_string(),
+                                           smtpipe::default_pipeline{}, msgs, options);
+      },
+      asio::detached);
   io.run_for(std::chrono::seconds(30));
 
   CHECK(srv.failures().empty());

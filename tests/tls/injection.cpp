@@ -15,11 +15,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string ehlo_tls = "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n";
+const std::string ehlo_tls =
+    "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n";
 
 }  // namespace
 
-TEST_CASE("A5/A6 injection behind the 220, whole or partial line: no handshake, no fallback [smtpipe]") {
+TEST_CASE(
+    "A5/A6 injection behind the 220, whole or partial line: no handshake, no fallback [smtpipe]") {
   for (const tls_mode mode : {tls_mode::required, tls_mode::opportunistic}) {
     for (const std::string injected : {"250-x\r\n250 AUTH PLAIN\r\n", "250-PIPELINING"}) {
       CAPTURE(injected);
@@ -28,8 +30,12 @@ TEST_CASE("A5/A6 injection behind the 220, whole or partial line: no handshake, 
       script_server srv(io);
       // The injected reply would answer the EHLO after TLS: the server then stays silent for
       // 2 s, as a man in the middle would, and the client must have given up long before.
-      srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
-          .send("220 go\r\n" + injected).expect_close(2000ms);
+      srv.send("220 mx\r\n")
+          .expect("EHLO")
+          .send(ehlo_tls)
+          .expect("STARTTLS")
+          .send("220 go\r\n" + injected)
+          .expect_close(2000ms);
       auto o = tls_options(mode);
       add_auth(o);
       const auto started = std::chrono::steady_clock::now();
@@ -52,7 +58,11 @@ TEST_CASE("A5/A6 injection behind the 220, whole or partial line: no handshake, 
 TEST_CASE("A7 plaintext arriving during the handshake breaks it: nothing in clear [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("STARTTLS")
+      .send("220 go\r\n")
       .expect_octets(5)  // the ClientHello's record header: the handshake has begun
       .sleep(50ms)
       .send("250-mx.example.org\r\n250 AUTH PLAIN\r\n")
@@ -73,11 +83,17 @@ TEST_CASE("A11 a plaintext reply instead of a handshake: TLS error, no QUIT in c
   enum class then { close, keep_reading, next_connection };
   for (const then after : {then::close, then::keep_reading, then::next_connection}) {
     CAPTURE(static_cast<int>(after));
-    const tls_mode mode = after == then::next_connection ? tls_mode::opportunistic : tls_mode::required;
+    const tls_mode mode =
+        after == then::next_connection ? tls_mode::opportunistic : tls_mode::required;
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-        .expect_octets(5).send("220 hello\r\n");
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send("220 go\r\n")
+        .expect_octets(5)
+        .send("220 hello\r\n");
     if (after == then::close) srv.close();
     if (after == then::keep_reading) srv.expect_close();  // captures whatever the client sends
     if (after == then::next_connection)  // a broken handshake: plaintext on a new connection
@@ -105,7 +121,11 @@ TEST_CASE("A11 a plaintext reply instead of a handshake: TLS error, no QUIT in c
 TEST_CASE("A12 a stalled handshake: the STARTTLS timeout fires and names the stage [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("STARTTLS")
+      .send("220 go\r\n")
       .expect_close(8000ms);
   auto o = tls_options(tls_mode::required);  // timeouts.starttls: 1.2 s
   add_auth(o);
@@ -124,13 +144,21 @@ TEST_CASE("A12 a stalled handshake: the STARTTLS timeout fires and names the sta
   CHECK(r.messages[0].recipients[0].status == delivery_status::transient);
 }
 
-TEST_CASE("A12 opportunistic: a stalled handshake times out, then a fresh plaintext connection [smtpipe]") {
+TEST_CASE(
+    "A12 opportunistic: a stalled handshake times out, then a fresh plaintext connection "
+    "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("STARTTLS")
+      .send("220 go\r\n")
       .expect_close(8000ms)  // the ClientHello is never answered: the client gives up
       .next_connection()
-      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n");
+      .send("220 mx\r\n")
+      .expect("EHLO")
+      .send("250 mx\r\n");
   lockstep_delivery(srv);
   auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
   check_plaintext_fallback(srv, r, errc::timeout);

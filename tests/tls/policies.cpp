@@ -12,7 +12,8 @@ using namespace smtpipe::test;
 
 namespace {
 
-const std::string ehlo_tls = "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n";
+const std::string ehlo_tls =
+    "250-mx.example.org\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n";
 
 // Nothing followed the STARTTLS reply but an optional QUIT.
 bool quit_at_most(const script_server& srv) {
@@ -22,11 +23,16 @@ bool quit_at_most(const script_server& srv) {
 
 }  // namespace
 
-TEST_CASE("A1 required: STARTTLS stripped from the capabilities, AUTH offered: nothing after EHLO [smtpipe]") {
+TEST_CASE(
+    "A1 required: STARTTLS stripped from the capabilities, AUTH offered: nothing after EHLO "
+    "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n")
-      .expect("QUIT").send("221 bye\r\n");
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, true);  // even with plaintext AUTH allowed: TLS comes first
   auto r = start_and_deliver(io, srv, one_message(), o);
@@ -41,13 +47,19 @@ TEST_CASE("A1 required: STARTTLS stripped from the capabilities, AUTH offered: n
   CHECK(srv.connections() == 1);
 }
 
-TEST_CASE("A2 required: STARTTLS refused with 502 or 454: transient, no plaintext, no retry [smtpipe]") {
+TEST_CASE(
+    "A2 required: STARTTLS refused with 502 or 454: transient, no plaintext, no retry [smtpipe]") {
   for (const std::string refusal : {"502 5.5.1 not implemented", "454 4.7.0 TLS not available"}) {
     CAPTURE(refusal);
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send(refusal + "\r\n")
-        .expect("QUIT").send("221 bye\r\n");
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send(refusal + "\r\n")
+        .expect("QUIT")
+        .send("221 bye\r\n");
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::starttls_refused);
@@ -62,13 +74,18 @@ TEST_CASE("A2 required: STARTTLS refused with 502 or 454: transient, no plaintex
   }
 }
 
-TEST_CASE("A3 odd STARTTLS replies: each an error, transient, nothing in clear; 421 closes [smtpipe]") {
+TEST_CASE(
+    "A3 odd STARTTLS replies: each an error, transient, nothing in clear; 421 closes [smtpipe]") {
   for (const std::string odd : {"354 go ahead", "250 ok", "221 bye", "500 what", "501 syntax",
                                 "530 5.7.0 must issue STARTTLS first"}) {
     CAPTURE(odd);
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send(odd + "\r\n")
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send(odd + "\r\n")
         .expect_close();
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
@@ -82,8 +99,12 @@ TEST_CASE("A3 odd STARTTLS replies: each an error, transient, nothing in clear; 
   {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
-        .send("421 4.3.2 shutting down\r\n").expect_close();
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send("421 4.3.2 shutting down\r\n")
+        .expect_close();
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::service_not_available);
@@ -93,7 +114,8 @@ TEST_CASE("A3 odd STARTTLS replies: each an error, transient, nothing in clear; 
   }
 }
 
-TEST_CASE("A3 opportunistic: odd STARTTLS replies also mean a fresh plaintext connection [smtpipe]") {
+TEST_CASE(
+    "A3 opportunistic: odd STARTTLS replies also mean a fresh plaintext connection [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   lockstep_delivery(starttls_refused(srv, ehlo_tls, "250 sure\r\n", "250-mx\r\n250 STARTTLS\r\n"));
@@ -107,7 +129,11 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
     {
       asio::io_context io;
       script_server srv(io);
-      srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n").expect("QUIT").send("221 bye\r\n");
+      srv.send("220 mx\r\n")
+          .expect("EHLO")
+          .send(refusal + "\r\n")
+          .expect("QUIT")
+          .send("221 bye\r\n");
       auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
       CHECK(srv.failures().empty());
       CHECK(r.error == errc::starttls_refused);
@@ -119,8 +145,11 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
     {
       asio::io_context io;
       script_server srv(io);
-      lockstep_delivery(srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n")
-                            .expect("HELO").send("250 mx\r\n"));
+      lockstep_delivery(srv.send("220 mx\r\n")
+                            .expect("EHLO")
+                            .send(refusal + "\r\n")
+                            .expect("HELO")
+                            .send("250 mx\r\n"));
       auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::none));
       CHECK(srv.failures().empty());
       CHECK_FALSE(r.error);
@@ -143,7 +172,8 @@ TEST_CASE("A4 opportunistic without ESMTP: HELO and plaintext, reported as such 
   CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
 }
 
-TEST_CASE("A10 unsolicited plaintext before STARTTLS is a protocol error, never a reply [smtpipe]") {
+TEST_CASE(
+    "A10 unsolicited plaintext before STARTTLS is a protocol error, never a reply [smtpipe]") {
   SUBCASE("coalesced behind the greeting") {
     asio::io_context io;
     script_server srv(io);
@@ -167,7 +197,8 @@ TEST_CASE("A10 unsolicited plaintext before STARTTLS is a protocol error, never 
   }
 }
 
-TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says plaintext [smtpipe]") {
+TEST_CASE(
+    "A16 state honesty: the result says what TLS was, and a fallback says plaintext [smtpipe]") {
   SUBCASE("STARTTLS verified") {
     asio::io_context io;
     script_server srv(io);
@@ -201,10 +232,16 @@ TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says 
   SUBCASE("opportunistic, certificate refused: plaintext on a fresh connection, and why") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send("220 go\r\n")
         .upgrade_refused(tls_handshake(cert("untrusted.crt"), cert("untrusted.key")))
         .next_connection()
-        .send("220 mx\r\n").expect("EHLO").send(ehlo_tls);
+        .send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls);
     lockstep_delivery(srv);
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
     check_plaintext_fallback(srv, r, errc::tls_certificate_rejected);
@@ -218,8 +255,13 @@ TEST_CASE("A16 state honesty: the result says what TLS was, and a fallback says 
   SUBCASE("required, certificate refused: not active, the verification error reported") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n")
-        .upgrade_refused(tls_handshake(cert("expired.crt"), cert("expired.key"))).expect_close();
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
+        .send("220 go\r\n")
+        .upgrade_refused(tls_handshake(cert("expired.crt"), cert("expired.key")))
+        .expect_close();
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::tls_certificate_rejected);

@@ -1,5 +1,6 @@
 // Tests of the OpenSSL-based SASL mechanisms: smtpipe/tls/sasl_cram_md5.hpp (RFC 2195),
-// smtpipe/tls/sasl_scram_sha256.hpp (RFC 7677, RFC 5802) and the wrappers of smtpipe/tls/crypto.hpp.
+// smtpipe/tls/sasl_scram_sha256.hpp (RFC 7677, RFC 5802) and the wrappers of
+// smtpipe/tls/crypto.hpp.
 //
 // Vectors: the RFCs' published examples; the others (authzid, escaping, i=1, extensions) were
 // computed with an independent model of RFC 5802 in Python's hashlib/hmac.
@@ -153,7 +154,9 @@ TEST_CASE("SCRAM-SHA-256 reproduces the RFC 7677 section 3 exchange [smtpipe]") 
 
 TEST_CASE("SCRAM-SHA-256 applies SASLprep to the password [smtpipe]") {
   // SOFT HYPHEN maps to nothing: the RFC's proof for "pencil".
-  auto m = rfc_scram("pen\xc2\xad" "cil");
+  auto m = rfc_scram(
+      "pen\xc2\xad"
+      "cil");
   std::string r;
   CHECK_FALSE(m->step(rfc_server_first, r));
   CHECK(r == rfc_client_final);
@@ -188,8 +191,9 @@ TEST_CASE("SCRAM-SHA-256 sends an authzid in the gs2 header and in c= [smtpipe]"
   CHECK(m.server_verified());
 }
 
-TEST_CASE("SCRAM-SHA-256 ignores unknown server-first extensions (they enter AuthMessage) "
-          "[smtpipe]") {
+TEST_CASE(
+    "SCRAM-SHA-256 ignores unknown server-first extensions (they enter AuthMessage) "
+    "[smtpipe]") {
   auto m = rfc_scram();
   std::string r;
   CHECK_FALSE(m->step(std::string(rfc_server_first) + ",x=future", r));
@@ -225,8 +229,8 @@ TEST_CASE("SCRAM-SHA-256 refuses malformed or hostile server-first messages [smt
   const std::string bad[] = {
       "r=XOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0" + std::string(salt_i),  // prefix
       "r=OprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0" + std::string(salt_i),
-      "r=rOprNGfwEbeRWgbNEkqO" + std::string(salt_i),  // no server part
-      "r=rOprNGfwEbe" + std::string(salt_i),           // shorter than ours
+      "r=rOprNGfwEbeRWgbNEkqO" + std::string(salt_i),      // no server part
+      "r=rOprNGfwEbe" + std::string(salt_i),               // shorter than ours
       "r=rOprNGfwEbeRWgbNEkqO\x7f" + std::string(salt_i),  // not printable
       "r=rOprNGfwEbeRWgbNEkqO srv" + std::string(salt_i),
       n + ",s=W22ZaJ0SNY7soEsUEjb6gQ=,i=4096",    // bad base64
@@ -239,18 +243,18 @@ TEST_CASE("SCRAM-SHA-256 refuses malformed or hostile server-first messages [smt
       n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=+4096",
       n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096x",
       n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=",
-      n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=10000001",              // above max_iterations
-      n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4294967296",            // 2^32
+      n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=10000001",                 // above max_iterations
+      n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4294967296",               // 2^32
       n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999999999999999999",  // overflows any integer
-      n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==",          // missing i
-      n + ",i=4096",                              // missing s
-      std::string(salt_i.substr(1)) + "," + n,    // out of order
-      "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",        // missing r
-      "m=ext," + n + std::string(salt_i),         // reserved-mext: must fail
-      n + std::string(salt_i) + ",",              // trailing comma
-      n + std::string(salt_i) + ",i=1",           // a SCRAM attribute as an extension
+      n + ",s=W22ZaJ0SNY7soEsUEjb6gQ==",                            // missing i
+      n + ",i=4096",                                                // missing s
+      std::string(salt_i.substr(1)) + "," + n,                      // out of order
+      "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",                          // missing r
+      "m=ext," + n + std::string(salt_i),                           // reserved-mext: must fail
+      n + std::string(salt_i) + ",",                                // trailing comma
+      n + std::string(salt_i) + ",i=1",  // a SCRAM attribute as an extension
       n + std::string(salt_i) + ",m=ext",
-      n + std::string(salt_i) + ",x=",            // empty extension value
+      n + std::string(salt_i) + ",x=",  // empty extension value
       n + std::string(salt_i) + ",xx=1",
       n + std::string(salt_i) + ",x=a\0b"s,
       "e=other-error",
@@ -305,12 +309,13 @@ TEST_CASE("SCRAM-SHA-256 refuses malformed server-final messages and server erro
   const std::string_view bad[] = {
       "",
       "v=",
-      "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4",     // unpadded
+      "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4",   // unpadded
       "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95A==",  // 31 octets
       "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4A",  // 33 octets
       "V=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
       "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=,",
-      "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=,v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+      "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=,v=6rriTRBi23WpRR/wtup+mMhUZUn/"
+      "dB5nLTJRsjl95G4=",
       "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
   };
   for (std::string_view b : bad) {
@@ -341,12 +346,12 @@ TEST_CASE("SCRAM-SHA-256 refuses a non-empty first challenge [smtpipe]") {
 TEST_CASE("SCRAM-SHA-256 refuses credentials and nonces it cannot send [smtpipe]") {
   const sasl_credentials bad_creds[] = {
       creds("", "pencil"),
-      creds("\xc2\xad", "pencil"),               // empty after SASLprep
-      creds("us\ter", "pencil"),                 // prohibited
-      creds("user", "pen\tcil"),                 // prohibited
-      creds("user", "\xe2\x85\xa8"),             // needs NFKC: outside the subset
-      creds("user", "pen\xff"),                  // not UTF-8
-      creds("user", "pencil", "adm\x01in"),      // prohibited authzid
+      creds("\xc2\xad", "pencil"),           // empty after SASLprep
+      creds("us\ter", "pencil"),             // prohibited
+      creds("user", "pen\tcil"),             // prohibited
+      creds("user", "\xe2\x85\xa8"),         // needs NFKC: outside the subset
+      creds("user", "pen\xff"),              // not UTF-8
+      creds("user", "pencil", "adm\x01in"),  // prohibited authzid
   };
   for (const auto& c : bad_creds) {
     sasl_scram_sha256 m(c, std::string(rfc_nonce));

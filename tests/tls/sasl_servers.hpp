@@ -38,7 +38,7 @@ struct login_server {
   std::string on_password(const std::string& line) {
     got_password = unb64(line);
     return got_user == user && got_password == password ? "235 2.7.0 ok\r\n"
-                                                         : "535 5.7.8 bad credentials\r\n";
+                                                        : "535 5.7.8 bad credentials\r\n";
   }
 };
 
@@ -99,7 +99,8 @@ struct scram_server {
     const std::string proof = unb64(client_final.substr(p + 3));
     const std::string auth_message = client_first_bare + ',' + server_first + ',' + without_proof;
 
-    sha256_digest salted{}, client_key{}, stored_key{}, client_signature{}, server_key{}, signature{};
+    sha256_digest salted{}, client_key{}, stored_key{}, client_signature{}, server_key{},
+        signature{};
     REQUIRE(pbkdf2_hmac_sha256(password, salt, iterations, salted));
     REQUIRE(hmac_sha256(as_string(salted), "Client Key", client_key));
     REQUIRE(sha256(as_string(client_key), stored_key));

@@ -19,9 +19,14 @@ TEST_CASE("STARTTLS, handshake, EHLO again, then the message over TLS [smtpipe]"
   asio::io_context io;
   script_server srv(io);
   std::string sni;
-  srv.send("220 mx ESMTP\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go ahead\r\n")
+  srv.send("220 mx ESMTP\r\n")
+      .expect("EHLO")
+      .send(ehlo_tls)
+      .expect("STARTTLS")
+      .send("220 go ahead\r\n")
       .upgrade(tls_handshake(cert("server.crt"), cert("server.key"), &sni))
-      .expect("EHLO").send("250-mx.example.org\r\n250 PIPELINING\r\n");
+      .expect("EHLO")
+      .send("250-mx.example.org\r\n250 PIPELINING\r\n");
   pipelined_delivery(srv);
   auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
   CHECK(srv.failures().empty());
@@ -38,7 +43,11 @@ TEST_CASE("STARTTLS, handshake, EHLO again, then the message over TLS [smtpipe]"
 TEST_CASE("required TLS: no STARTTLS advertised, no AUTH or MAIL in clear (stripping) [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH PLAIN\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send("250-mx\r\n250 AUTH PLAIN\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
   auto o = tls_options(tls_mode::required);
   o.auth.emplace();
   o.auth->credentials.user = "user";
@@ -56,7 +65,10 @@ TEST_CASE("STARTTLS response injection: bytes behind the 220 are never read as r
   for (const std::string injected : {"250-x\r\n250 AUTH PLAIN\r\n", "250-PIPELINING"}) {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls).expect("STARTTLS")
+    srv.send("220 mx\r\n")
+        .expect("EHLO")
+        .send(ehlo_tls)
+        .expect("STARTTLS")
         .send("220 go\r\n" + injected)  // one segment
         .expect_close();
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
@@ -81,7 +93,9 @@ TEST_CASE("implicit TLS: handshake before the banner [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-      .send("220 mx\r\n").expect("EHLO").send("250 mx\r\n");
+      .send("220 mx\r\n")
+      .expect("EHLO")
+      .send("250 mx\r\n");
   lockstep_delivery(srv);
   auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::implicit));
   CHECK(srv.failures().empty());
@@ -93,8 +107,11 @@ TEST_CASE("implicit TLS: handshake before the banner [smtpipe]") {
 TEST_CASE("AUTH PLAIN after STARTTLS, redacted in the transcript [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  starttls(srv, ehlo_tls).expect("EHLO").send("250-mx\r\n250 AUTH PLAIN LOGIN\r\n")
-      .expect("AUTH PLAIN AHVzZXIAc2VjcmV0").send("235 2.7.0 ok\r\n");
+  starttls(srv, ehlo_tls)
+      .expect("EHLO")
+      .send("250-mx\r\n250 AUTH PLAIN LOGIN\r\n")
+      .expect("AUTH PLAIN AHVzZXIAc2VjcmV0")
+      .send("235 2.7.0 ok\r\n");
   lockstep_delivery(srv);
   auto o = tls_options(tls_mode::required);
   o.auth.emplace();
@@ -109,7 +126,8 @@ TEST_CASE("AUTH PLAIN after STARTTLS, redacted in the transcript [smtpipe]") {
   CHECK(log.str().find("AHVzZXIAc2VjcmV0") == std::string::npos);
 }
 
-TEST_CASE("opportunistic TLS refused: a fresh plaintext connection, reported truthfully [smtpipe]") {
+TEST_CASE(
+    "opportunistic TLS refused: a fresh plaintext connection, reported truthfully [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   // STARTTLS is still offered on the second connection: not used again.

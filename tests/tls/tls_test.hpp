@@ -107,29 +107,54 @@ inline std::string plain_message(std::string_view user = test_user,
 /// certificate `stem`.crt and its key (the server name the client sent into `sni`, if given).
 inline script_server& starttls(script_server& srv, const std::string& ehlo,
                                const std::string& stem = "server", std::string* sni = nullptr) {
-  return srv.send("220 mx\r\n").expect("EHLO").send(ehlo).expect("STARTTLS").send("220 go\r\n")
+  return srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo)
+      .expect("STARTTLS")
+      .send("220 go\r\n")
       .upgrade(tls_handshake(cert(stem + ".crt"), cert(stem + ".key"), sni));
 }
 
 /// The rest of a session in lock-step: MAIL, RCPT, DATA, the data and QUIT, each answered.
 inline script_server& lockstep_delivery(script_server& srv) {
-  return srv.expect("MAIL").send("250 ok\r\n").expect("RCPT").send("250 ok\r\n").expect("DATA")
-      .send("354 go\r\n").expect_data().send("250 ok\r\n").expect("QUIT").send("221 bye\r\n");
+  return srv.expect("MAIL")
+      .send("250 ok\r\n")
+      .expect("RCPT")
+      .send("250 ok\r\n")
+      .expect("DATA")
+      .send("354 go\r\n")
+      .expect_data()
+      .send("250 ok\r\n")
+      .expect("QUIT")
+      .send("221 bye\r\n");
 }
 
 /// The same pipelined: MAIL, RCPT and DATA answered together, then the data's reply with QUIT's.
 inline script_server& pipelined_delivery(script_server& srv) {
-  return srv.expect("MAIL").expect("RCPT").expect("DATA").send("250 ok\r\n250 ok\r\n354 go\r\n")
-      .expect_data().expect("QUIT").send("250 queued\r\n221 bye\r\n");
+  return srv.expect("MAIL")
+      .expect("RCPT")
+      .expect("DATA")
+      .send("250 ok\r\n250 ok\r\n354 go\r\n")
+      .expect_data()
+      .expect("QUIT")
+      .send("250 queued\r\n221 bye\r\n");
 }
 
 /// STARTTLS answered `reply` (not 220) and QUIT; then a second connection, whose EHLO is
 /// answered `ehlo_again`: where an opportunistic client goes on in plaintext.
 inline script_server& starttls_refused(script_server& srv, const std::string& ehlo,
                                        const std::string& reply, const std::string& ehlo_again) {
-  return srv.send("220 mx\r\n").expect("EHLO").send(ehlo).expect("STARTTLS").send(reply)
-      .expect("QUIT").send("221 bye\r\n")
-      .next_connection().send("220 mx\r\n").expect("EHLO").send(ehlo_again);
+  return srv.send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo)
+      .expect("STARTTLS")
+      .send(reply)
+      .expect("QUIT")
+      .send("221 bye\r\n")
+      .next_connection()
+      .send("220 mx\r\n")
+      .expect("EHLO")
+      .send(ehlo_again);
 }
 
 /// AUTH PLAIN with an initial response, accepted; what it decodes to goes to `decoded`.
@@ -163,9 +188,15 @@ inline void check_plaintext_fallback(const script_server& srv, const session_res
 /// What would betray a plaintext leak in `bytes`: a transaction command, AUTH, the body, or
 /// the test credentials raw or base64-encoded (PLAIN's and LOGIN's forms). Empty: none.
 inline std::string leak_in(std::string_view bytes) {
-  const std::vector<std::string> needles{
-      "AUTH",       "MAIL FROM",    "RCPT TO",        "DATA\r\n",        std::string(body_marker),
-      std::string(test_secret), b64(plain_message()), b64(test_user), b64(test_secret)};
+  const std::vector<std::string> needles{"AUTH",
+                                         "MAIL FROM",
+                                         "RCPT TO",
+                                         "DATA\r\n",
+                                         std::string(body_marker),
+                                         std::string(test_secret),
+                                         b64(plain_message()),
+                                         b64(test_user),
+                                         b64(test_secret)};
   for (const auto& n : needles)
     if (contains(bytes, n)) return "leaked '" + n + "'";
   return {};

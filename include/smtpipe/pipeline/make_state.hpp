@@ -20,7 +20,7 @@ namespace detail {
 // session. At runtime it is the registration closure, which `closure_as_state` makes the
 // state closure on entry (nothing to allocate, nothing to free).
 template <class S>
-inline constexpr bool shared_closure = std::is_empty_v<S> && std::is_default_constructible_v<S> &&
+inline constexpr bool shared_closure = std::is_empty_v<S>&& std::is_default_constructible_v<S> &&
                                        !std::is_constructible_v<S, session&>;
 template <class S>
 inline S shared_instance{};

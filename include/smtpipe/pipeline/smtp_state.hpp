@@ -31,16 +31,16 @@ struct smtp_state {
   using tostring_fn = const char* (*)(int stage);
   using applies_fn = bool (*)(const session& s, void* closure);
 
-  std::string name;              ///< Unique, non-empty.
-  int id = -1;                   ///< Assigned by registration.
-  int init_local_state = 0;      ///< Seed of `session::local_state()` on entry.
-  setup_fn setup = nullptr;      ///< Optional: makes the per-connection state closure.
-  callback_fn callback = nullptr;  ///< Mandatory: the state's behaviour.
-  free_fn free = nullptr;        ///< Optional: releases what `setup` made.
-  tostage_fn tostage = nullptr;  ///< Mandatory: the current stage code (0-22).
-  tostring_fn tostring = nullptr;  ///< Mandatory: stage code to text.
+  std::string name;                  ///< Unique, non-empty.
+  int id = -1;                       ///< Assigned by registration.
+  int init_local_state = 0;          ///< Seed of `session::local_state()` on entry.
+  setup_fn setup = nullptr;          ///< Optional: makes the per-connection state closure.
+  callback_fn callback = nullptr;    ///< Mandatory: the state's behaviour.
+  free_fn free = nullptr;            ///< Optional: releases what `setup` made.
+  tostage_fn tostage = nullptr;      ///< Mandatory: the current stage code (0-22).
+  tostring_fn tostring = nullptr;    ///< Mandatory: stage code to text.
   const smtp_state* next = nullptr;  ///< The following state; maintained by the machine.
-  void* closure = nullptr;       ///< Registration data, kept by pointer, never copied.
+  void* closure = nullptr;           ///< Registration data, kept by pointer, never copied.
   /// smtpipe's addition, optional: when it returns false the state is skipped, not entered.
   applies_fn applies = nullptr;
 };

@@ -43,12 +43,12 @@ inline constexpr int stage_count = 23;
 
 namespace detail {
 inline constexpr std::array<const char*, stage_count> stage_texts{
-    "while not connected", "while idle",        "during MAIL FROM",    "after MAIL FROM",
-    "during RCPT TO",      "after RCPT TO",     "during DATA",         "after DATA",
-    "while sending BODY",  "reading confirmation", "during EHLO",      "after EHLO",
-    "reading BANNER",      "during RSET",       "after RSET",          "during STARTTLS",
-    "after STARTTLS",      "handshaking TLS",   "renegotiating TLS",   "during XCLIENT",
-    "after XCLIENT",       "out of band bounce", "in unknown state"};
+    "while not connected", "while idle",           "during MAIL FROM",  "after MAIL FROM",
+    "during RCPT TO",      "after RCPT TO",        "during DATA",       "after DATA",
+    "while sending BODY",  "reading confirmation", "during EHLO",       "after EHLO",
+    "reading BANNER",      "during RSET",          "after RSET",        "during STARTTLS",
+    "after STARTTLS",      "handshaking TLS",      "renegotiating TLS", "during XCLIENT",
+    "after XCLIENT",       "out of band bounce",   "in unknown state"};
 }  // namespace detail
 
 /// The text of a stage code; codes outside 0-22 give the text of `stage::unknown`.

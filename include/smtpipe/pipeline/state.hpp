@@ -25,12 +25,16 @@ class session;
 /// - `int tostage(const session&) const` or `static constexpr stage stage_code`: the stage
 ///   reported while the state runs (default `stage::unknown`);
 /// - `static constexpr int init_local_state`: seed of `session::local_state()`.
+// clang-format off (clang-format 14 splits `} && requires` of a concept)
 template <class S>
 concept state = requires {
   { S::name } -> std::convertible_to<std::string_view>;
-} && requires(S& st, session& s) {
+}
+&&requires(S& st, session& s) {
   { st.run(s) } -> std::same_as<asio::awaitable<transition>>;
-} && (std::is_default_constructible_v<S> || std::is_constructible_v<S, session&>);
+}
+&&(std::is_default_constructible_v<S> || std::is_constructible_v<S, session&>);
+// clang-format on
 
 namespace detail {
 
@@ -41,8 +45,9 @@ S make_closure(session& s) {
 }
 
 template <class S>
-inline constexpr bool has_applies =
-    requires(const session& s) { { S::applies(s) } -> std::convertible_to<bool>; };
+inline constexpr bool has_applies = requires(const session& s) {
+  { S::applies(s) } -> std::convertible_to<bool>;
+};
 template <class S>
 bool state_applies(const session& s) {
   if constexpr (has_applies<S>) return S::applies(s);
@@ -51,7 +56,10 @@ bool state_applies(const session& s) {
 
 template <class S>
 int state_stage(const S* st, const session& s) {
-  if constexpr (requires { { st->tostage(s) } -> std::convertible_to<int>; }) return st->tostage(s);
+  if constexpr (requires {
+                  { st->tostage(s) } -> std::convertible_to<int>;
+                })
+    return st->tostage(s);
   else if constexpr (requires { S::stage_code; }) return static_cast<int>(S::stage_code);
   else return static_cast<int>(stage::unknown);
 }

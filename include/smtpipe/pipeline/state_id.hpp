@@ -48,16 +48,26 @@ inline constexpr std::array<std::string_view, state_id::builtin_count> builtin_s
 /// The fixed ID of a built-in state type, or -1 for any other type.
 template <class State>
 inline constexpr int builtin_state_id = -1;
-template <> inline constexpr int builtin_state_id<states::banner> = state_id::banner;
-template <> inline constexpr int builtin_state_id<states::ehlo> = state_id::ehlo;
-template <> inline constexpr int builtin_state_id<states::helo> = state_id::helo;
-template <> inline constexpr int builtin_state_id<states::starttls> = state_id::starttls;
-template <> inline constexpr int builtin_state_id<states::auth> = state_id::auth;
-template <> inline constexpr int builtin_state_id<states::mail> = state_id::mail;
-template <> inline constexpr int builtin_state_id<states::rcpt> = state_id::rcpt;
-template <> inline constexpr int builtin_state_id<states::data> = state_id::data;
-template <> inline constexpr int builtin_state_id<states::rset> = state_id::rset;
-template <> inline constexpr int builtin_state_id<states::quit> = state_id::quit;
+template <>
+inline constexpr int builtin_state_id<states::banner> = state_id::banner;
+template <>
+inline constexpr int builtin_state_id<states::ehlo> = state_id::ehlo;
+template <>
+inline constexpr int builtin_state_id<states::helo> = state_id::helo;
+template <>
+inline constexpr int builtin_state_id<states::starttls> = state_id::starttls;
+template <>
+inline constexpr int builtin_state_id<states::auth> = state_id::auth;
+template <>
+inline constexpr int builtin_state_id<states::mail> = state_id::mail;
+template <>
+inline constexpr int builtin_state_id<states::rcpt> = state_id::rcpt;
+template <>
+inline constexpr int builtin_state_id<states::data> = state_id::data;
+template <>
+inline constexpr int builtin_state_id<states::rset> = state_id::rset;
+template <>
+inline constexpr int builtin_state_id<states::quit> = state_id::quit;
 
 }  // namespace smtpipe
 

@@ -45,10 +45,8 @@ constexpr bool is_atext(char c) noexcept {
     case '{':
     case '|':
     case '}':
-    case '~':
-      return true;
-    default:
-      return false;
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -269,12 +267,9 @@ inline std::error_code validate_domain(std::string_view domain_or_literal,
                                        bool allow_utf8) noexcept {
   if (detail::has_control(domain_or_literal)) return errc::control_character_in_argument;
   switch (detail::check_domain(domain_or_literal, allow_utf8)) {
-    case detail::domain_check::ok:
-      return {};
-    case detail::domain_check::too_long:
-      return errc::domain_too_long;
-    case detail::domain_check::invalid:
-      break;
+    case detail::domain_check::ok: return {};
+    case detail::domain_check::too_long: return errc::domain_too_long;
+    case detail::domain_check::invalid: break;
   }
   return errc::invalid_domain;
 }

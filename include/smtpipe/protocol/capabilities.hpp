@@ -198,22 +198,14 @@ class capabilities {
     detail::append_upper(entries_.back().keyword, keyword);
     entries_.back().params.assign(params);
     const std::string_view k = entries_.back().keyword;
-    if (k == "PIPELINING")
-      flags_ |= f_pipelining;
-    else if (k == "CHUNKING")
-      flags_ |= f_chunking;
-    else if (k == "BINARYMIME")
-      flags_ |= f_binarymime;
-    else if (k == "8BITMIME")
-      flags_ |= f_8bitmime;
-    else if (k == "SMTPUTF8")
-      flags_ |= f_smtputf8;
-    else if (k == "DSN")
-      flags_ |= f_dsn;
-    else if (k == "STARTTLS")
-      flags_ |= f_starttls;
-    else if (k == "ENHANCEDSTATUSCODES")
-      flags_ |= f_enhanced;
+    if (k == "PIPELINING") flags_ |= f_pipelining;
+    else if (k == "CHUNKING") flags_ |= f_chunking;
+    else if (k == "BINARYMIME") flags_ |= f_binarymime;
+    else if (k == "8BITMIME") flags_ |= f_8bitmime;
+    else if (k == "SMTPUTF8") flags_ |= f_smtputf8;
+    else if (k == "DSN") flags_ |= f_dsn;
+    else if (k == "STARTTLS") flags_ |= f_starttls;
+    else if (k == "ENHANCEDSTATUSCODES") flags_ |= f_enhanced;
     else if (k == "SIZE") {
       flags_ |= f_size;
       size_ = parse_size(params);

@@ -139,28 +139,16 @@ inline std::error_code append_mail_parameters(std::string& out, const mail_param
     append_decimal(out, *p.size);
   }
   switch (p.body) {
-    case body_type::unspecified:
-      break;
-    case body_type::seven_bit:
-      out += " BODY=7BIT";
-      break;
-    case body_type::eight_bit_mime:
-      out += " BODY=8BITMIME";
-      break;
-    case body_type::binary_mime:
-      out += " BODY=BINARYMIME";
-      break;
+    case body_type::unspecified: break;
+    case body_type::seven_bit: out += " BODY=7BIT"; break;
+    case body_type::eight_bit_mime: out += " BODY=8BITMIME"; break;
+    case body_type::binary_mime: out += " BODY=BINARYMIME"; break;
   }
   if (p.smtputf8) out += " SMTPUTF8";
   switch (p.ret) {
-    case dsn_ret::unspecified:
-      break;
-    case dsn_ret::full:
-      out += " RET=FULL";
-      break;
-    case dsn_ret::headers:
-      out += " RET=HDRS";
-      break;
+    case dsn_ret::unspecified: break;
+    case dsn_ret::full: out += " RET=FULL"; break;
+    case dsn_ret::headers: out += " RET=HDRS"; break;
   }
   if (!p.envid.empty()) {
     if (auto ec = check_dsn_text(p.envid)) return ec;

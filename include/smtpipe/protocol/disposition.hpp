@@ -27,12 +27,9 @@ constexpr disposition disposition_of(int code) noexcept {
 /// "positive", "transient" or "permanent".
 constexpr std::string_view to_string(disposition d) noexcept {
   switch (d) {
-    case disposition::positive:
-      return "positive";
-    case disposition::transient:
-      return "transient";
-    case disposition::permanent:
-      return "permanent";
+    case disposition::positive: return "positive";
+    case disposition::transient: return "transient";
+    case disposition::permanent: return "permanent";
   }
   return "permanent";
 }

@@ -33,10 +33,8 @@ class reply_lines {
     reference operator*() const noexcept { return cur_; }
     pointer operator->() const noexcept { return &cur_; }
     iterator& operator++() noexcept {
-      if (more_)
-        load(rest_);
-      else
-        end_ = true;
+      if (more_) load(rest_);
+      else end_ = true;
       return *this;
     }
     iterator operator++(int) noexcept {

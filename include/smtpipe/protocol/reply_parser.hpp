@@ -97,10 +97,8 @@ class reply_parser {
       if (held + content > limits_.max_line) {
         const std::size_t k0 = limits_.max_line - held;  // only reached when held <= max_line
         bad = (held <= limits_.max_line && base[k0] != '\r') ? k0 : limits_.max_line + 1 - held;
-        if (bad < content)
-          bad_ec = errc::reply_line_too_long;
-        else
-          bad = npos;
+        if (bad < content) bad_ec = errc::reply_line_too_long;
+        else bad = npos;
       }
       if (reply_bytes_ + n > limits_.max_reply) {
         const std::size_t k = limits_.max_reply - reply_bytes_;
@@ -177,10 +175,8 @@ class reply_parser {
     }
     bool last = true;
     if (line.size() > 3) {
-      if (line[3] == '-')
-        last = false;
-      else if (line[3] != ' ')
-        return errc::malformed_reply_code;
+      if (line[3] == '-') last = false;
+      else if (line[3] != ' ') return errc::malformed_reply_code;
     }
     std::string_view text = line.size() > 3 ? line.substr(4) : std::string_view{};
     for (char c : text)

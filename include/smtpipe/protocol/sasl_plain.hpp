@@ -38,8 +38,7 @@ class sasl_plain final : public sasl_mechanism {
     response.clear();
     if (state_ != state::initial || !challenge.empty()) return fail(errc::sasl_bad_challenge);
     const auto has_nul = [](std::string_view s) { return s.find('\0') != s.npos; };
-    if (has_nul(authzid_) || has_nul(user_) || has_nul(secret_) || user_.empty() ||
-        secret_.empty())
+    if (has_nul(authzid_) || has_nul(user_) || has_nul(secret_) || user_.empty() || secret_.empty())
       return fail(errc::invalid_argument);
     response.reserve(authzid_.size() + user_.size() + secret_.size() + 2);
     response.append(authzid_).append(1, '\0').append(user_).append(1, '\0').append(secret_);

@@ -51,7 +51,9 @@ class sasl_xoauth2 final : public sasl_mechanism {
           return s.empty() || s.find_first_of(std::string_view("\x01\0", 2)) != s.npos;
         };
         if (!valid_ || bad(user_) || bad(token_)) return fail(errc::invalid_argument);
-        constexpr std::string_view user_key = "user=", auth_key = "\x01" "auth=Bearer ";
+        constexpr std::string_view user_key = "user=", auth_key =
+                                                           "\x01"
+                                                           "auth=Bearer ";
         response.reserve(user_key.size() + user_.size() + auth_key.size() + token_.size() + 2);
         response.append(user_key).append(user_).append(auth_key).append(token_).append("\x01\x01");
         detail::wipe(token_);

@@ -57,8 +57,17 @@ constexpr std::int32_t utf8_next(std::string_view in, std::size_t& i) noexcept {
 // RFC 3454 table B.1, "commonly mapped to nothing".
 constexpr bool saslprep_maps_to_nothing(std::int32_t cp) noexcept {
   switch (cp) {
-    case 0x00ad: case 0x034f: case 0x1806: case 0x180b: case 0x180c: case 0x180d:
-    case 0x200b: case 0x200c: case 0x200d: case 0x2060: case 0xfeff: return true;
+    case 0x00ad:
+    case 0x034f:
+    case 0x1806:
+    case 0x180b:
+    case 0x180c:
+    case 0x180d:
+    case 0x200b:
+    case 0x200c:
+    case 0x200d:
+    case 0x2060:
+    case 0xfeff: return true;
     default: return cp >= 0xfe00 && cp <= 0xfe0f;
   }
 }
@@ -66,7 +75,11 @@ constexpr bool saslprep_maps_to_nothing(std::int32_t cp) noexcept {
 // RFC 3454 table C.1.2, non-ASCII space characters (U+200B is also in B.1, which wins here).
 constexpr bool saslprep_is_non_ascii_space(std::int32_t cp) noexcept {
   switch (cp) {
-    case 0x00a0: case 0x1680: case 0x202f: case 0x205f: case 0x3000: return true;
+    case 0x00a0:
+    case 0x1680:
+    case 0x202f:
+    case 0x205f:
+    case 0x3000: return true;
     default: return cp >= 0x2000 && cp <= 0x200a;
   }
 }
@@ -115,8 +128,14 @@ inline std::error_code saslprep(std::string_view in, std::string& out) {
       case 0xb9: out += '1'; continue;
       case 0xb2: out += '2'; continue;
       case 0xb3: out += '3'; continue;
-      case 0xa8: case 0xaf: case 0xb4: case 0xb5: case 0xb8: case 0xbc: case 0xbd: case 0xbe:
-        return refuse();  // compatibility decompositions outside Latin-1
+      case 0xa8:
+      case 0xaf:
+      case 0xb4:
+      case 0xb5:
+      case 0xb8:
+      case 0xbc:
+      case 0xbd:
+      case 0xbe: return refuse();  // compatibility decompositions outside Latin-1
       default: break;
     }
     if (cp > 0xff) return refuse();

@@ -43,9 +43,11 @@ struct connect_to {
     timer.expires_after(timeout);
     auto work = [&]() -> asio::awaitable<std::error_code> {
       asio::ip::tcp::resolver resolver(socket.get_executor());
-      auto [ec, endpoints] = co_await resolver.async_resolve(host, port, as_tuple(asio::use_awaitable));
+      auto [ec, endpoints] =
+          co_await resolver.async_resolve(host, port, as_tuple(asio::use_awaitable));
       if (ec) co_return ec;
-      auto [cec, ep] = co_await asio::async_connect(socket, endpoints, as_tuple(asio::use_awaitable));
+      auto [cec, ep] =
+          co_await asio::async_connect(socket, endpoints, as_tuple(asio::use_awaitable));
       co_return cec;
     };
     auto outcome = co_await (work() || timer.async_wait(as_tuple(asio::use_awaitable)));
@@ -85,26 +87,26 @@ auto async_run(asio::any_io_executor executor, asio::awaitable<session_result> w
   return asio::async_initiate<CompletionToken, void(std::error_code, session_result)>(
       [](auto handler, asio::any_io_executor ex, asio::awaitable<session_result> aw) {
         auto slot = asio::get_associated_cancellation_slot(handler);
-        asio::co_spawn(
-            ex, std::move(aw),
-            asio::bind_cancellation_slot(
-                slot, [h = std::move(handler), ex](std::exception_ptr failure,
-                                                   session_result result) mutable {
-                  std::error_code ec = result.error;
-                  if (failure) {
-                    try {
-                      std::rethrow_exception(failure);
-                    } catch (const std::system_error& e) {
-                      ec = e.code();
-                    } catch (...) {
-                      ec = errc::state_failed;
-                    }
-                  }
-                  auto target = asio::get_associated_executor(h, ex);
-                  asio::dispatch(target, [h = std::move(h), ec, r = std::move(result)]() mutable {
-                    std::move(h)(ec, std::move(r));
-                  });
-                }));
+        asio::co_spawn(ex, std::move(aw),
+                       asio::bind_cancellation_slot(
+                           slot, [h = std::move(handler), ex](std::exception_ptr failure,
+                                                              session_result result) mutable {
+                             std::error_code ec = result.error;
+                             if (failure) {
+                               try {
+                                 std::rethrow_exception(failure);
+                               } catch (const std::system_error& e) {
+                                 ec = e.code();
+                               } catch (...) {
+                                 ec = errc::state_failed;
+                               }
+                             }
+                             auto target = asio::get_associated_executor(h, ex);
+                             asio::dispatch(
+                                 target, [h = std::move(h), ec, r = std::move(result)]() mutable {
+                                   std::move(h)(ec, std::move(r));
+                                 });
+                           }));
       },
       token, std::move(executor), std::move(work));
 }
@@ -117,8 +119,7 @@ auto async_run(asio::any_io_executor executor, asio::awaitable<session_result> w
 /// Nothing is sent, and no connection made, when every message is refused by validation.
 template <class Pipeline>
 asio::awaitable<session_result> deliver(std::string host, std::string port,
-                                        const Pipeline& pipeline,
-                                        std::span<const message> messages,
+                                        const Pipeline& pipeline, std::span<const message> messages,
                                         session_options options = {}) {
   // Not a coroutine itself: arguments (temporaries, default arguments) bind to this plain
   // function and are moved into the coroutine, which g++ 12 needs to copy them correctly.

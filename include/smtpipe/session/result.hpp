@@ -38,27 +38,27 @@ constexpr const char* to_string(delivery_status s) noexcept {
 struct recipient_result {
   std::string address;
   delivery_status status = delivery_status::transient;
-  int code = 0;               ///< Basic reply code; 0 when no reply decided (see `error`).
-  enhanced_status enhanced;   ///< RFC 3463 code when the server sent one.
-  std::string text;           ///< Reply text (lines joined by '\n'), or the error message.
-  std::string state;          ///< Name of the state that decided, e.g. "rcpt" or "data".
-  int state_id = -1;          ///< ID of that state; -1 when the message was never started.
-  std::error_code error;      ///< Set when an error, not a reply, decided (timeout, I/O...).
+  int code = 0;              ///< Basic reply code; 0 when no reply decided (see `error`).
+  enhanced_status enhanced;  ///< RFC 3463 code when the server sent one.
+  std::string text;          ///< Reply text (lines joined by '\n'), or the error message.
+  std::string state;         ///< Name of the state that decided, e.g. "rcpt" or "data".
+  int state_id = -1;         ///< ID of that state; -1 when the message was never started.
+  std::error_code error;     ///< Set when an error, not a reply, decided (timeout, I/O...).
 };
 
 /// One message's result: a result per recipient, in the order of `message::recipients`.
 struct message_result {
   std::vector<recipient_result> recipients;
   std::error_code error;  ///< Why the message was refused unsent (validation, SIZE, SMTPUTF8...).
-  std::size_t transactions = 0;      ///< MAIL transactions used (recipients are split by limit).
+  std::size_t transactions = 0;  ///< MAIL transactions used (recipients are split by limit).
 
   bool all_delivered() const noexcept {
     return std::all_of(recipients.begin(), recipients.end(),
                        [](const auto& r) { return r.status == delivery_status::delivered; });
   }
   std::size_t count(delivery_status s) const noexcept {
-    return static_cast<std::size_t>(std::count_if(
-        recipients.begin(), recipients.end(), [s](const auto& r) { return r.status == s; }));
+    return static_cast<std::size_t>(std::count_if(recipients.begin(), recipients.end(),
+                                                  [s](const auto& r) { return r.status == s; }));
   }
 };
 
@@ -66,18 +66,18 @@ struct message_result {
 /// per-recipient results are complete either way.
 struct session_result {
   std::error_code error;
-  std::string error_state;      ///< Name of the state running when `error` happened.
+  std::string error_state;  ///< Name of the state running when `error` happened.
   int error_stage = static_cast<int>(stage::unknown);  ///< Its stage code at that moment.
-  std::string error_text;       ///< Sanitised server text or detail that goes with `error`.
+  std::string error_text;  ///< Sanitised server text or detail that goes with `error`.
   std::vector<message_result> messages;
-  std::string greeting;         ///< The server's banner text (sanitised).
-  bool esmtp = false;           ///< EHLO succeeded.
-  bool pipelining = false;      ///< PIPELINING was advertised and used.
-  tls_status tls;               ///< Whether TLS was used, and how; never more than happened.
+  std::string greeting;     ///< The server's banner text (sanitised).
+  bool esmtp = false;       ///< EHLO succeeded.
+  bool pipelining = false;  ///< PIPELINING was advertised and used.
+  tls_status tls;           ///< Whether TLS was used, and how; never more than happened.
   /// Set when opportunistic TLS failed and the messages went over a fresh plaintext
   /// connection: why TLS failed.
   std::error_code tls_fallback_reason;
-  bool authenticated = false;   ///< AUTH succeeded.
+  bool authenticated = false;  ///< AUTH succeeded.
   std::size_t transactions = 0;
 
   bool all_delivered() const noexcept {

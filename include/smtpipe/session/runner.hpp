@@ -144,7 +144,8 @@ constexpr state_entry static_entry(int id) {
 template <class P>
 struct static_table {
   template <class... B, class... C>
-  static constexpr std::array<state_entry, P::size> entries_by_id(type_list<B...>, type_list<C...>) {
+  static constexpr std::array<state_entry, P::size> entries_by_id(type_list<B...>,
+                                                                  type_list<C...>) {
     int id = 0;
     return {static_entry<B>(id++)..., static_entry<C>(id++)...};
   }
@@ -153,7 +154,8 @@ struct static_table {
   static constexpr std::array<int, P::size> order = P::order();
   static constexpr std::array<int, P::size> positions = [] {
     std::array<int, P::size> p{};
-    for (std::size_t i = 0; i < P::size; ++i) p[static_cast<std::size_t>(order[i])] = static_cast<int>(i);
+    for (std::size_t i = 0; i < P::size; ++i)
+      p[static_cast<std::size_t>(order[i])] = static_cast<int>(i);
     return p;
   }();
 
@@ -162,7 +164,9 @@ struct static_table {
     return by_id[static_cast<std::size_t>(order[position])];
   }
   static constexpr int position_of(int id) noexcept {
-    return id >= 0 && static_cast<std::size_t>(id) < P::size ? positions[static_cast<std::size_t>(id)] : -1;
+    return id >= 0 && static_cast<std::size_t>(id) < P::size
+               ? positions[static_cast<std::size_t>(id)]
+               : -1;
   }
   static constexpr std::array<std::string_view, P::size> names_by_id = [] {
     std::array<std::string_view, P::size> n{};
@@ -278,9 +282,7 @@ asio::awaitable<void> run_states(session& s, const Table& table) {
     t = runner_access::leave(s, e, t);
     if (s.error() && t.what() != transition::kind::close) t = transition::fail_session();
     switch (t.what()) {
-      case transition::kind::next:
-        ++position;
-        break;
+      case transition::kind::next: ++position; break;
       case transition::kind::jump: {
         const int target = table.position_of(t.target());
         if (target < 0) {
@@ -298,9 +300,7 @@ asio::awaitable<void> run_states(session& s, const Table& table) {
       case transition::kind::fail_session:
         position = position < quit_position ? quit_position : position + 1;
         break;
-      case transition::kind::close:
-        position = end;
-        break;
+      case transition::kind::close: position = end; break;
     }
   }
 }
@@ -329,8 +329,7 @@ asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
         std::rethrow_exception(failure);
       } catch (const std::system_error& ex) {
         ec = ex.code();
-      } catch (...) {
-      }
+      } catch (...) {}
       runner_access::broken(s, ec);
       runner_access::stop(s);
     }
@@ -377,7 +376,9 @@ asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table ta
 }
 
 struct already_connected {
-  asio::awaitable<std::error_code> operator()(asio::ip::tcp::socket&) const { co_return std::error_code{}; }
+  asio::awaitable<std::error_code> operator()(asio::ip::tcp::socket&) const {
+    co_return std::error_code{};
+  }
 };
 
 }  // namespace detail

@@ -24,8 +24,8 @@
 #include <asio/awaitable.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/error.hpp>
-#include <asio/post.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -246,10 +246,10 @@ class session {
     std::size_t message = 0;
     std::size_t first = 0;
     std::size_t last = 0;
-    bool open = false;           ///< Begun and not yet ended.
-    int mail_code = 0;           ///< 0 until the MAIL reply arrived.
-    std::size_t accepted = 0;    ///< Recipients accepted so far.
-    std::size_t answered = 0;    ///< RCPT replies received so far.
+    bool open = false;         ///< Begun and not yet ended.
+    int mail_code = 0;         ///< 0 until the MAIL reply arrived.
+    std::size_t accepted = 0;  ///< Recipients accepted so far.
+    std::size_t answered = 0;  ///< RCPT replies received so far.
   };
 
   /// The current (or last) transaction.
@@ -262,9 +262,8 @@ class session {
     std::size_t m = 0, first = 0;
     if (!find_next(&m, &first)) return false;
     const std::size_t n = messages_[m].recipients.size();
-    const std::size_t batch = options_.max_recipients_per_transaction
-                                  ? options_.max_recipients_per_transaction
-                                  : n;
+    const std::size_t batch =
+        options_.max_recipients_per_transaction ? options_.max_recipients_per_transaction : n;
     if (m != next_message_ || first == 0) ++messages_started_;
     tx_ = transaction{m, first, std::min(n, first + batch), true, 0, 0, 0};
     mail_queued_ = false;
@@ -478,7 +477,8 @@ class session {
   }
   static void on_rcpt(session& s, const reply& r, void*, std::size_t i) {
     ++s.tx_.answered;
-    const bool mail_accepted = s.tx_.mail_code != 0 && disposition_of(s.tx_.mail_code) == disposition::positive;
+    const bool mail_accepted =
+        s.tx_.mail_code != 0 && disposition_of(s.tx_.mail_code) == disposition::positive;
     if (r.positive() && mail_accepted) {
       s.phases_[s.tx_.message][i] = phase::accepted;
       ++s.tx_.accepted;
@@ -497,7 +497,8 @@ class session {
   static void on_dot(session& s, const reply& r, void*, std::size_t) {
     const transaction& d = s.dot_tx_;
     for (std::size_t i = d.first; i < d.last; ++i)
-      if (s.phases_[d.message][i] == phase::dot_sent) s.decide(d.message, i, status_of(r), &r, {}, {});
+      if (s.phases_[d.message][i] == phase::dot_sent)
+        s.decide(d.message, i, status_of(r), &r, {}, {});
     s.dot_pending_ = false;
   }
   static void on_rset(session& s, const reply& r, void*, std::size_t) {
@@ -584,8 +585,8 @@ class session {
   capabilities caps_;
   bool esmtp_ = false;
   bool pipelining_ = false;
-  bool closing_ = false;    // a 421 arrived
-  bool broken_ = false;     // out of step (I/O, protocol, timeout...): drop without QUIT
+  bool closing_ = false;  // a 421 arrived
+  bool broken_ = false;   // out of step (I/O, protocol, timeout...): drop without QUIT
   bool quit_sent_ = false;
   reply greeting_, exchanged_, mail_reply_, closing_reply_, session_reply_;
   bool has_session_reply_ = false;
@@ -616,7 +617,7 @@ class session {
   transition requested_ = transition::next();
   bool has_request_ = false;
   std::span<const std::string_view> names_;  // state names by ID (the runner's), for results
-  int decider_ = -1;                     // the state whose reply is being handled
+  int decider_ = -1;                         // the state whose reply is being handled
 
   // output
   std::string out_;

@@ -20,14 +20,14 @@ namespace smtpipe {
 
 /// When to use TLS.
 enum class tls_mode {
-  none,           ///< Never.
+  none,  ///< Never.
   /// STARTTLS when advertised. If the server refuses it or the handshake fails, this
   /// connection is given up and `deliver` makes a fresh plaintext one (Momentum's
   /// `tls_ifavailable_fallback`); nothing is ever sent on the connection that failed.
   opportunistic,
   /// STARTTLS, or the session fails transiently before any credential or message byte.
   required,
-  implicit,       ///< TLS from the first byte (port 465, RFC 8314).
+  implicit,  ///< TLS from the first byte (port 465, RFC 8314).
 };
 
 /// AUTH settings (RFC 4954).
@@ -52,8 +52,8 @@ struct session_options {
   bool pipelining = true;               ///< Use PIPELINING (RFC 2920) when advertised.
   smtpipe::timeouts timeouts;
   std::size_t max_messages = 0;  ///< Messages started per connection; 0 = unlimited.
-  std::size_t max_recipients_per_transaction = 100;  ///< More recipients: more transactions.
-  reply_limits replies;                               ///< Caps on reply lines and sizes.
+  std::size_t max_recipients_per_transaction = 100;        ///< More recipients: more transactions.
+  reply_limits replies;                                    ///< Caps on reply lines and sizes.
   long_line_policy long_lines = long_line_policy::refuse;  ///< Body lines over 998 octets.
   session_observer* observer = nullptr;                    ///< Not owned; may be null.
   tls_mode tls = tls_mode::none;

@@ -18,20 +18,20 @@ namespace smtpipe {
 struct timeouts {
   using duration = std::chrono::milliseconds;
 
-  duration connect{std::chrono::seconds(30)};     ///< TCP connect (Postfix's 30 s).
-  duration greeting{std::chrono::minutes(5)};     ///< 220 banner (RFC 5321: 5 min).
-  duration ehlo{std::chrono::minutes(5)};         ///< EHLO/HELO/LHLO reply (as MAIL: 5 min).
-  duration starttls{std::chrono::minutes(2)};     ///< STARTTLS reply and TLS handshake.
-  duration auth{std::chrono::minutes(2)};         ///< Each AUTH round trip.
-  duration mail{std::chrono::minutes(5)};         ///< MAIL reply (RFC 5321: 5 min).
-  duration rcpt{std::chrono::minutes(5)};         ///< RCPT reply (RFC 5321: 5 min).
-  duration data_init{std::chrono::minutes(2)};    ///< DATA's 354 (RFC 5321: 2 min).
-  duration data_block{std::chrono::minutes(3)};   ///< Progress of each body write (3 min).
-  duration data_done{std::chrono::minutes(10)};   ///< Reply to the final "." (RFC 5321: 10 min).
-  duration rset{std::chrono::seconds(30)};        ///< RSET reply (Momentum's 30 s).
-  duration quit{std::chrono::seconds(30)};        ///< QUIT reply; only logged, so kept short.
-  duration command{std::chrono::minutes(5)};      ///< Replies to commands of custom states.
-  duration session{duration::zero()};             ///< Whole session; zero means no limit.
+  duration connect{std::chrono::seconds(30)};    ///< TCP connect (Postfix's 30 s).
+  duration greeting{std::chrono::minutes(5)};    ///< 220 banner (RFC 5321: 5 min).
+  duration ehlo{std::chrono::minutes(5)};        ///< EHLO/HELO/LHLO reply (as MAIL: 5 min).
+  duration starttls{std::chrono::minutes(2)};    ///< STARTTLS reply and TLS handshake.
+  duration auth{std::chrono::minutes(2)};        ///< Each AUTH round trip.
+  duration mail{std::chrono::minutes(5)};        ///< MAIL reply (RFC 5321: 5 min).
+  duration rcpt{std::chrono::minutes(5)};        ///< RCPT reply (RFC 5321: 5 min).
+  duration data_init{std::chrono::minutes(2)};   ///< DATA's 354 (RFC 5321: 2 min).
+  duration data_block{std::chrono::minutes(3)};  ///< Progress of each body write (3 min).
+  duration data_done{std::chrono::minutes(10)};  ///< Reply to the final "." (RFC 5321: 10 min).
+  duration rset{std::chrono::seconds(30)};       ///< RSET reply (Momentum's 30 s).
+  duration quit{std::chrono::seconds(30)};       ///< QUIT reply; only logged, so kept short.
+  duration command{std::chrono::minutes(5)};     ///< Replies to commands of custom states.
+  duration session{duration::zero()};            ///< Whole session; zero means no limit.
 
   /// Every timeout multiplied by `factor` (session included); lets tests shrink them.
   timeouts scaled(double factor) const {
@@ -54,9 +54,9 @@ struct timeouts {
  private:
   template <class Self, class F>
   static void each(Self& t, F f) {
-    for (auto* d : {&t.connect, &t.greeting, &t.ehlo, &t.starttls, &t.auth, &t.mail, &t.rcpt,
-                    &t.data_init, &t.data_block, &t.data_done, &t.rset, &t.quit, &t.command,
-                    &t.session})
+    for (auto* d :
+         {&t.connect, &t.greeting, &t.ehlo, &t.starttls, &t.auth, &t.mail, &t.rcpt, &t.data_init,
+          &t.data_block, &t.data_done, &t.rset, &t.quit, &t.command, &t.session})
       f(*d);
   }
 };

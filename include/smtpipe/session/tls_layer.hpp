@@ -28,14 +28,14 @@ enum class tls_verify {
 
 /// What a TLS session is, as reported in results: never more than what happened.
 struct tls_status {
-  bool active = false;        ///< The connection is encrypted.
-  std::string version;        ///< e.g. "TLSv1.3".
-  std::string cipher;         ///< e.g. "TLS_AES_256_GCM_SHA384".
+  bool active = false;  ///< The connection is encrypted.
+  std::string version;  ///< e.g. "TLSv1.3".
+  std::string cipher;   ///< e.g. "TLS_AES_256_GCM_SHA384".
   /// The certificate passed the checks of `tls_verify::ca` or `host`; always false under `none`.
   bool verified = false;
   /// "ok" or OpenSSL's verification error text (under `none`: of the chain only).
   std::string verify_result;
-  std::string server_name;    ///< SNI sent; empty for IP literals.
+  std::string server_name;  ///< SNI sent; empty for IP literals.
 };
 
 /// An encrypted stream over a session's TCP socket. The session owns it once STARTTLS (or

@@ -1,5 +1,5 @@
-// smtpipe/session/transport.hpp - The byte stream under a session: a TCP socket, upgradable in place.
-// SPDX-License-Identifier: BSL-1.0
+// smtpipe/session/transport.hpp - The byte stream under a session: a TCP socket, upgradable in
+// place. SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_SESSION_TRANSPORT_HPP
 #define SMTPIPE_SESSION_TRANSPORT_HPP
 
@@ -79,8 +79,8 @@ class transport {
 
  private:
   asio::awaitable<io_result> plain_read_some(asio::mutable_buffer buffer) {
-    auto [ec, n] = co_await socket_.async_read_some(
-        buffer, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await socket_.async_read_some(buffer, asio::experimental::as_tuple(asio::use_awaitable));
     co_return io_result{ec, n};
   }
   // What the socket takes at once is written without a completion round trip (a command

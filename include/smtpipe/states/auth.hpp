@@ -70,7 +70,8 @@ struct auth {
       }
       if (r.code != 334) {
         detail::wipe(encoded);
-        co_return s.fail_session(r, r.code == 421 ? errc::service_not_available : errc::auth_failed);
+        co_return s.fail_session(r,
+                                 r.code == 421 ? errc::service_not_available : errc::auth_failed);
       }
       std::error_code why;
       if (initial_pending) {
@@ -80,7 +81,8 @@ struct auth {
       } else {
         std::string challenge;
         detail::wipe(encoded);
-        if (!(why = base64_decode(r.text, challenge)) && !(why = mechanism->step(challenge, response))) {
+        if (!(why = base64_decode(r.text, challenge)) &&
+            !(why = mechanism->step(challenge, response))) {
           base64_encode(response, encoded);
           detail::wipe(response);
         }
@@ -103,7 +105,8 @@ struct auth {
     if (mech == "PLAIN") return std::make_unique<sasl_plain>(credentials);
     if (mech == "LOGIN") return std::make_unique<sasl_login>(credentials);
     if (mech == "XOAUTH2") return std::make_unique<sasl_xoauth2>(credentials);
-    if (const auto& provider = s.options().tls_provider) return provider->mechanism(mech, credentials);
+    if (const auto& provider = s.options().tls_provider)
+      return provider->mechanism(mech, credentials);
     return nullptr;
   }
 
@@ -115,8 +118,8 @@ struct auth {
       for (char& c : named) c = detail::to_upper(c);
       return caps.auth(named) ? make(s, named, options.credentials) : nullptr;
     }
-    constexpr std::array<std::string_view, 4> strongest_first{"SCRAM-SHA-256", "CRAM-MD5",
-                                                              "PLAIN", "LOGIN"};
+    constexpr std::array<std::string_view, 4> strongest_first{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN",
+                                                              "LOGIN"};
     for (auto mech : strongest_first)
       if (caps.auth(mech))
         if (auto m = make(s, mech, options.credentials)) return m;

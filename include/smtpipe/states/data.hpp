@@ -25,7 +25,8 @@ struct data {
 
   asio::awaitable<transition> run(session& s) {
     const auto& tx = s.current_transaction();
-    if (auto ec = co_await s.exchange(command_kind::data, format_data)) co_return s.fail_session(ec);
+    if (auto ec = co_await s.exchange(command_kind::data, format_data))
+      co_return s.fail_session(ec);
     const reply& r = s.last_reply();
     const bool go_ahead = r.code == 354;
     const bool mail_accepted = tx.mail_code / 100 == 2;

@@ -7,14 +7,14 @@
 #include "smtpipe/error.hpp"
 #include "smtpipe/session/tls_layer.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/stream.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <memory>
 #include <string>
@@ -69,8 +69,8 @@ class openssl_layer final : public tls_layer {
   }
 
   asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) override {
-    auto [ec, n] = co_await stream_.async_read_some(
-        buffer, asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await stream_.async_read_some(buffer, asio::experimental::as_tuple(asio::use_awaitable));
     // A close without close_notify is how most SMTP servers end; read it as end of stream.
     if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
     co_return io_result{ec, n};

@@ -10,8 +10,8 @@
 #include "smtpipe/tls/sasl_cram_md5.hpp"
 #include "smtpipe/tls/sasl_scram_sha256.hpp"
 
-#include <asio/ssl/context.hpp>
 #include <openssl/ssl.h>
+#include <asio/ssl/context.hpp>
 
 #include <memory>
 #include <string>
@@ -27,13 +27,13 @@ struct tls_settings {
   tls_settings() = default;  // not an aggregate: see docs/architecture.md (g++ 12)
 
   tls_verify verify = tls_verify::host;
-  std::string ca_file;        ///< PEM bundle of trusted CAs; with `ca_dir` empty too: system store.
-  std::string ca_dir;         ///< Hashed CA directory (c_rehash).
-  std::string cert_file;      ///< Client certificate (PEM), optional.
-  std::string key_file;       ///< Its private key (PEM).
-  bool tls13_only = false;    ///< Raise the floor from TLS 1.2 to TLS 1.3.
-  std::string ciphers;        ///< TLS 1.2 cipher list (OpenSSL syntax); empty: default.
-  std::string ciphersuites;   ///< TLS 1.3 suites; empty: default.
+  std::string ca_file;       ///< PEM bundle of trusted CAs; with `ca_dir` empty too: system store.
+  std::string ca_dir;        ///< Hashed CA directory (c_rehash).
+  std::string cert_file;     ///< Client certificate (PEM), optional.
+  std::string key_file;      ///< Its private key (PEM).
+  bool tls13_only = false;   ///< Raise the floor from TLS 1.2 to TLS 1.3.
+  std::string ciphers;       ///< TLS 1.2 cipher list (OpenSSL syntax); empty: default.
+  std::string ciphersuites;  ///< TLS 1.3 suites; empty: default.
 };
 
 /// The OpenSSL `tls_provider`: one client context shared by every session it serves, and the

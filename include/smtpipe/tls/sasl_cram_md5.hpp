@@ -41,7 +41,8 @@ class sasl_cram_md5 final : public sasl_mechanism {
   std::error_code step(std::string_view challenge, std::string& response) override {
     response.clear();
     if (state_ != state::initial || challenge.empty()) return fail(errc::sasl_bad_challenge);
-    if (!valid_ || user_.empty() || user_.find_first_of(std::string_view("\0\r\n", 3)) != user_.npos)
+    if (!valid_ || user_.empty() ||
+        user_.find_first_of(std::string_view("\0\r\n", 3)) != user_.npos)
       return fail(errc::invalid_argument);
     detail::md5_digest mac{};
     const bool ok = detail::hmac_md5(secret_, challenge, mac);

@@ -84,8 +84,7 @@ class sasl_scram_sha256 final : public sasl_mechanism {
   bool client_first() const noexcept override { return true; }
   bool server_verified() const noexcept override { return verified_; }
   bool expects_challenge() const noexcept override {
-    return state_ == state::initial || state_ == state::sent_first ||
-           state_ == state::sent_final;
+    return state_ == state::initial || state_ == state::sent_first || state_ == state::sent_final;
   }
 
   /// The `e=` value of a server-final error message, if one came (e.g. "invalid-proof").
@@ -233,7 +232,8 @@ class sasl_scram_sha256 final : public sasl_mechanism {
     without_proof += ",r=";
     without_proof += nonce;
     std::string auth_message;
-    auth_message.reserve(client_first_bare_.size() + server_first.size() + without_proof.size() + 2);
+    auth_message.reserve(client_first_bare_.size() + server_first.size() + without_proof.size() +
+                         2);
     auth_message.append(client_first_bare_).append(1, ',').append(server_first).append(1, ',');
     auth_message.append(without_proof);
 

@@ -108,9 +108,9 @@ inline std::error_code session::enqueue_mail() {
   }
   for (const auto& e : p.extra)
     if (!caps_.has(e.keyword)) return errc::extension_not_supported;
-  auto ec = enqueue(
-      command_kind::mail, [&](std::string& out) { return format_mail_from(out, msg.sender, p); },
-      {&on_mail, nullptr, 0});
+  auto ec = enqueue(command_kind::mail,
+                    [&](std::string& out) { return format_mail_from(out, msg.sender, p); },
+                    {&on_mail, nullptr, 0});
   if (!ec) tx_.open = mail_queued_ = true;
   return ec;
 }
@@ -128,14 +128,14 @@ inline std::error_code session::enqueue_rcpt(std::size_t i) {
   const bool utf8 = info_[tx_.message].utf8;
   const bool strip_dsn =
       !caps_.dsn() && (r.params.notify != notify_unspecified || !r.params.orcpt.empty());
-  auto ec = enqueue(
-      command_kind::rcpt,
-      [&](std::string& out) {
-        if (!strip_dsn) return format_rcpt_to(out, r.address, r.params, utf8);
-        return format_rcpt_to(out, r.address, rcpt_parameters{notify_unspecified, {}, r.params.extra},
-                              utf8);
-      },
-      {&on_rcpt, nullptr, i});
+  auto ec =
+      enqueue(command_kind::rcpt,
+              [&](std::string& out) {
+                if (!strip_dsn) return format_rcpt_to(out, r.address, r.params, utf8);
+                return format_rcpt_to(
+                    out, r.address, rcpt_parameters{notify_unspecified, {}, r.params.extra}, utf8);
+              },
+              {&on_rcpt, nullptr, i});
   if (!ec) phases_[tx_.message][i] = phase::queued;
   return ec;
 }
@@ -162,9 +162,9 @@ inline asio::awaitable<std::error_code> session::send_body() {
     broken_ = true;
     if (ec) {
       set_error(ec);
-      decide_open(ec == errc::body_read_failed ? delivery_status::transient
-                                               : delivery_status::permanent,
-                  ec, ec.message());
+      decide_open(
+          ec == errc::body_read_failed ? delivery_status::transient : delivery_status::permanent,
+          ec, ec.message());
     }
     end_transaction();
     needs_rset_ = false;  // the connection is dropped, not reset
@@ -208,7 +208,8 @@ inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progre
     dot_queued_ = false;
     dot_pending_ = true;
     for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
-      if (phases_[dot_tx_.message][i] == phase::accepted) phases_[dot_tx_.message][i] = phase::dot_sent;
+      if (phases_[dot_tx_.message][i] == phase::accepted)
+        phases_[dot_tx_.message][i] = phase::dot_sent;
   }
   if (options_.observer) {
     for (const auto& c : log_) {
@@ -366,8 +367,9 @@ inline asio::awaitable<void> session::reader() {
       if (stopped_ || (broken_ && ec == asio::error::operation_aborted)) co_return;
       broken_ = true;
       // After QUIT a close is the expected end, whether or not QUIT was answered.
-      const bool only_quit_due = head_ >= pending_.size() ||
-                                 (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit);
+      const bool only_quit_due =
+          head_ >= pending_.size() ||
+          (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit);
       if (ec == asio::error::eof && quit_sent_ && only_quit_due && !parser_.in_progress()) {
         pending_.clear();
         head_ = 0;
@@ -415,7 +417,7 @@ inline void session::watch() {
     head_ = 0;
   } else if (!error_) {
     // Name the stage of what is late: the reply due, or the body being written.
-    const int late_stage = in_body_ ? int(stage::sending_body)
+    const int late_stage = in_body_                  ? int(stage::sending_body)
                            : head_ < pending_.size() ? int(waiting_stage(pending_[head_].kind))
                                                      : stage_code();
     set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
