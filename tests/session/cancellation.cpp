@@ -29,23 +29,15 @@ const std::vector<message> messages{
 // The server cancels the client once the first pipelined group has arrived, then checks that
 // the client hangs up. Timeouts keep their defaults (minutes): only cancellation ends this fast.
 void script_cancel_mid_session(script_server& srv, asio::cancellation_signal& signal) {
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_pipelining)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+  srv.greet(greeting, ehlo_pipelining)
+      .expect_group()
       .call([&] { signal.emit(asio::cancellation_type::terminal); })
       .expect_close(2000ms);
 }
 
 void script_delivery(script_server& srv) {
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_pipelining)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+  srv.greet(greeting, ehlo_pipelining)
+      .expect_group()
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data()
       .expect("QUIT")
@@ -181,7 +173,7 @@ TEST_CASE(
 TEST_CASE("async_deliver with use_awaitable throws the session's error [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("554 5.7.1 no service\r\n").expect("QUIT").send("221 bye\r\n");
+  srv.send("554 5.7.1 no service\r\n").quit();
   srv.start();
   std::error_code thrown;
   asio::co_spawn(

@@ -157,7 +157,7 @@ TEST_CASE("smtp_next_state in a runtime state replaces the default next state [s
           state_id::first_custom);
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("QUIT").send("221 bye\r\n");
+  srv.greet(greeting, ehlo_pipelining).quit();
   auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), m);
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -225,17 +225,11 @@ TEST_CASE("a runtime state's setup, free, closure, local state, entry time and s
   REQUIRE(m.register_state(probe_state(d), state_id::rcpt) == state_id::first_custom);
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_pipelining)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+  srv.greet(greeting, ehlo_pipelining)
+      .expect_group()
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data()
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+      .expect_group()
       .send("250 queued\r\n250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data()
       .expect("QUIT")
@@ -284,7 +278,7 @@ template <class Pipeline>
 session_result after_ehlo(const Pipeline& p, std::string& wire) {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("QUIT").send("221 bye\r\n");
+  srv.greet(greeting, ehlo_pipelining).quit();
   auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), p);
   CHECK(srv.failures().empty());
   wire = srv.received();
@@ -370,8 +364,7 @@ TEST_CASE(
   {  // the next session takes the new snapshot
     asio::io_context io;
     script_server srv(io);
-    deliver_two(
-        srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").send("250 ok\r\n"));
+    deliver_two(srv.greet(greeting, ehlo_pipelining).expect("NOOP").send("250 ok\r\n"));
     auto r = test::start_and_deliver(io, srv, two_recipients(), test::fast_options(0.01), m);
     CHECK(srv.failures().empty());
     CHECK(r.all_delivered());
@@ -401,9 +394,7 @@ struct login {
 TEST_CASE("the transcript shows every line in wire order, AUTH payloads redacted [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send("250-mx.example.org\r\n250-PIPELINING\r\n250 AUTH LOGIN PLAIN\r\n")
+  srv.greet(greeting, "250-mx.example.org\r\n250-PIPELINING\r\n250 AUTH LOGIN PLAIN\r\n")
       .expect("AUTH LOGIN")
       .send("334 VXNlcm5hbWU6\r\n")
       .expect("YWxpY2U=")
@@ -490,14 +481,7 @@ TEST_CASE(
     CAPTURE(runtime);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting)
-        .expect("EHLO")
-        .send(ehlo_pipelining)
-        .expect("NOOP")
-        .sleep(150ms)
-        .send("250 ok\r\n")
-        .expect("QUIT")
-        .send("221 bye\r\n");
+    srv.greet(greeting, ehlo_pipelining).expect("NOOP").sleep(150ms).send("250 ok\r\n").quit();
     srv.start();
     waited_in_state = {};
     auto r = runtime ? test::deliver_to(io, srv.port(), {}, {}, m)
@@ -535,7 +519,7 @@ TEST_CASE(
   {
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo_pipelining).expect("NOOP").sleep(60s);
+    srv.greet(greeting, ehlo_pipelining).expect("NOOP").sleep(60s);
     srv.start();
     bool finished = false;
     asio::co_spawn(
@@ -585,13 +569,7 @@ TEST_CASE(
           state_id::first_custom + 1);
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_pipelining)
-      .expect("NOOP")
-      .send("250 ok\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+  srv.greet(greeting, ehlo_pipelining).expect("NOOP").send("250 ok\r\n").quit();
   srv.start();
   note_log log;
   session_options options;

@@ -64,8 +64,7 @@ TEST_CASE("without PIPELINING every command waits for its reply [smtpipe]") {
       .expect_data()
       .expect_silence(std::chrono::milliseconds(100))
       .send("250 queued\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+      .quit();
   srv.start();
   auto r = test::deliver_to(io, srv.port(),
                             {test::make_message("a@example.org", {"b@example.org"}, "hi\r\n")});
@@ -161,11 +160,7 @@ TEST_CASE("SIZE= counts the body as sent, CRLF line ends (RFC 1870) [smtpipe]") 
 TEST_CASE("a message over the server's SIZE limit is refused before MAIL [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send("250-mx\r\n250-PIPELINING\r\n250 SIZE 5\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250-PIPELINING\r\n250 SIZE 5\r\n").quit();
   srv.start();
   auto r = test::deliver_to(io, srv.port(),
                             {test::make_message("a@example.org", {"b@example.org"}, "a\nb\n")});

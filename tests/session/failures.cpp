@@ -45,53 +45,29 @@ struct closing_step {
 
 const std::vector<closing_step> pipelined_steps{
     {"greeting", [](script_server& s) { s.send(closing); }, ""},
-    {"EHLO", [](script_server& s) { s.send(greeting).expect("EHLO").send(closing); }, ehlo_line},
+    {"EHLO", [](script_server& s) { s.greet(greeting, closing); }, ehlo_line},
     {"MAIL",
-     [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_enhanced)
-           .expect("MAIL")
-           .expect("RCPT")
-           .expect("DATA")
-           .send(closing);
-     },
+     [](script_server& s) { s.greet(greeting, ehlo_enhanced).expect_group().send(closing); },
      ehlo_line + group_one},
     {"RCPT",
      [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_enhanced)
-           .expect("MAIL")
-           .expect("RCPT")
-           .expect("DATA")
-           .send("250 2.1.0 ok\r\n" + closing);
+       s.greet(greeting, ehlo_enhanced).expect_group().send("250 2.1.0 ok\r\n" + closing);
      },
      ehlo_line + group_one},
     {"DATA",
      [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_enhanced)
-           .expect("MAIL")
-           .expect("RCPT")
-           .expect("DATA")
+       s.greet(greeting, ehlo_enhanced)
+           .expect_group()
            .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n" + closing);
      },
      ehlo_line + group_one},
     {"dot",
      [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_enhanced)
-           .expect("MAIL")
-           .expect("RCPT")
-           .expect("DATA")
+       s.greet(greeting, ehlo_enhanced)
+           .expect_group()
            .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
            .expect_data()
-           .expect("MAIL")
-           .expect("RCPT")
-           .expect("DATA")
+           .expect_group()
            .send(closing);
      },
      // The dot rides with the second message's group, which gets no reply.
@@ -100,15 +76,11 @@ const std::vector<closing_step> pipelined_steps{
 
 const std::vector<closing_step> lockstep_steps{
     {"MAIL",
-     [](script_server& s) {
-       s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL").send(closing);
-     },
+     [](script_server& s) { s.greet(greeting, ehlo_lockstep).expect("MAIL").send(closing); },
      ehlo_line + mail_line},
     {"RCPT",
      [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_lockstep)
+       s.greet(greeting, ehlo_lockstep)
            .expect("MAIL")
            .send("250 ok\r\n")
            .expect("RCPT")
@@ -117,9 +89,7 @@ const std::vector<closing_step> lockstep_steps{
      ehlo_line + group_one.substr(0, group_one.size() - 6)},
     {"DATA",
      [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_lockstep)
+       s.greet(greeting, ehlo_lockstep)
            .expect("MAIL")
            .send("250 ok\r\n")
            .expect("RCPT")
@@ -128,20 +98,7 @@ const std::vector<closing_step> lockstep_steps{
            .send(closing);
      },
      ehlo_line + group_one},
-    {"dot",
-     [](script_server& s) {
-       s.send(greeting)
-           .expect("EHLO")
-           .send(ehlo_lockstep)
-           .expect("MAIL")
-           .send("250 ok\r\n")
-           .expect("RCPT")
-           .send("250 ok\r\n")
-           .expect("DATA")
-           .send("354 go\r\n")
-           .expect_data()
-           .send(closing);
-     },
+    {"dot", [](script_server& s) { s.greet(greeting, ehlo_lockstep).lockstep_message(closing); },
      ehlo_line + group_one + "hello\r\n.\r\n"},
 };
 
@@ -201,12 +158,8 @@ TEST_CASE(
   asio::io_context io;
   script_server srv(io);
   srv.receive_buffer(64 * 1024)
-      .send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+      .greet(greeting, ehlo_enhanced)
+      .expect_group()
       .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
       .expect_octets(256 * 1024)
       .close();
@@ -284,12 +237,8 @@ TEST_CASE(
     asio::io_context io;
     script_server srv(io);
     srv.receive_buffer(64 * 1024)
-        .send(greeting)
-        .expect("EHLO")
-        .send(ehlo_enhanced)
-        .expect("MAIL")
-        .expect("RCPT")
-        .expect("DATA")
+        .greet(greeting, ehlo_enhanced)
+        .expect_group()
         .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
         .expect_octets(128 * 1024)
         .send(v.reply)
@@ -322,9 +271,7 @@ TEST_CASE(
     srv.send(greeting).expect("EHLO");
     if (pipelining) {
       srv.send(ehlo_enhanced)
-          .expect("MAIL")
-          .expect("RCPT")
-          .expect("DATA")
+          .expect_group()
           .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n554 5.3.4 message refused\r\n");
     } else {
       srv.send(ehlo_lockstep)
@@ -355,9 +302,7 @@ TEST_CASE(
     "[smtpipe][D46]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<b@")
       .expect("RCPT TO:<c@")
@@ -403,9 +348,7 @@ TEST_CASE(
   // would become message data.
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<b@")
       .expect("DATA")
@@ -432,9 +375,7 @@ TEST_CASE(
     "every RCPT refused but DATA answered 354: only a lone dot, never the body [smtpipe][D47]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<b@")
       .expect("RCPT TO:<c@")
@@ -470,17 +411,14 @@ TEST_CASE(
 TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe][D47]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_lockstep)
+  srv.greet(greeting, ehlo_lockstep)
       .expect("MAIL")
       .send("250 ok\r\n")
       .expect("RCPT TO:<b@")
       .send("550 5.1.1 no b\r\n")
       .expect("RCPT TO:<c@")
       .send("550 5.1.1 no c\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+      .quit();
   auto r = start_and_deliver(
       io, srv,
       {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "body\r\n")});
@@ -537,8 +475,7 @@ TEST_CASE(
       .expect_data()
       .expect_silence(quiet)
       .send("250 queued 2\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+      .quit();
   auto r = start_and_deliver(
       io, srv,
       {test::make_message("a@example.org", {"b@example.org", "c@example.org"}, "m0\r\n"),
@@ -597,9 +534,7 @@ TEST_CASE(
       {"lock-step: close before replying to QUIT", false,
        [](script_server& s) { s.send("250 2.0.0 queued\r\n").expect("QUIT").close(); }},
       {"lock-step: 221 then close", false,
-       [](script_server& s) {
-         s.send("250 2.0.0 queued\r\n").expect("QUIT").send("221 bye\r\n").close();
-       }},
+       [](script_server& s) { s.send("250 2.0.0 queued\r\n").quit().close(); }},
   };
   for (const auto& v : variants) {
     const std::string name = v.name;
@@ -609,9 +544,7 @@ TEST_CASE(
     srv.send(greeting).expect("EHLO");
     if (v.pipelining) {
       srv.send(ehlo_enhanced)
-          .expect("MAIL")
-          .expect("RCPT")
-          .expect("DATA")
+          .expect_group()
           .send("250 ok\r\n250 ok\r\n354 go\r\n")
           .expect_data()
           .expect("QUIT");
@@ -646,7 +579,7 @@ TEST_CASE(
     CAPTURE(first);
     asio::io_context io;
     script_server srv(io);
-    srv.send(first).expect("QUIT").send("221 bye\r\n").expect_close(2000ms);
+    srv.send(first).quit().expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::greeting_refused);
@@ -654,12 +587,7 @@ TEST_CASE(
   }
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send("550 5.7.1 go away\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n")
-      .expect_close(2000ms);
+  srv.greet(greeting, "550 5.7.1 go away\r\n").quit().expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unexpected_reply);
@@ -687,8 +615,7 @@ TEST_CASE("EHLO 500 or 502 falls back to HELO and delivers in lock-step [smtpipe
         .send("354 go\r\n")
         .expect_data()
         .send("250 queued\r\n")
-        .expect("QUIT")
-        .send("221 bye\r\n");
+        .quit();
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK_FALSE(r.error);
@@ -719,8 +646,8 @@ TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe][D43]") {
     CAPTURE(v.reply);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(v.reply);
-    if (v.quit) srv.expect("QUIT").send("221 bye\r\n");
+    srv.greet(greeting, v.reply);
+    if (v.quit) srv.quit();
     srv.expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
@@ -740,9 +667,7 @@ TEST_CASE(
     "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<r0@")
       .expect("RCPT TO:<r1@")
@@ -785,9 +710,7 @@ TEST_CASE(
 TEST_CASE("max_messages bounds the messages started on one connection [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<r0@")
       .expect("DATA")

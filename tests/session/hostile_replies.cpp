@@ -23,12 +23,8 @@ bool any_delivered(const session_result& r) { return r.count(delivery_status::de
 
 /// The end of a pipelined conversation up to the reply to ".", for one message.
 script_server& up_to_dot(script_server& srv) {
-  return srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+  return srv.greet(greeting, ehlo_enhanced)
+      .expect_group()
       .send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n")
       .expect_data()
       .expect("QUIT");
@@ -99,16 +95,8 @@ TEST_CASE(
       .send("\n")
       .expect("EHLO")
       .send(ehlo_lockstep)
-      .expect("MAIL")
-      .send("250 ok\r\n")
-      .expect("RCPT")
-      .send("250 ok\r\n")
-      .expect("DATA")
-      .send("354 go\r\n")
-      .expect_data()
-      .send("250 done\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+      .lockstep_message("250 done\r\n")
+      .quit();
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK_FALSE(r.error);
@@ -122,9 +110,7 @@ TEST_CASE(
 TEST_CASE("coalesced replies pair with their commands in order, across messages [smtpipe][D36]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<b@")
       .expect("RCPT TO:<c@")
@@ -185,7 +171,7 @@ TEST_CASE(
     CAPTURE(ehlo);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(ehlo + "250 2.1.0 Ok\r\n").expect_close(2000ms);
+    srv.greet(greeting, ehlo + "250 2.1.0 Ok\r\n").expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::unsolicited_reply);
@@ -202,12 +188,7 @@ TEST_CASE(
   // completed line with MAIL would take a reply the server wrote before it saw MAIL.
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_lockstep + "250 2.1")
-      .sleep(50ms)
-      .send(".0 Ok\r\n")
-      .expect_close(2000ms);
+  srv.greet(greeting, ehlo_lockstep + "250 2.1").sleep(50ms).send(".0 Ok\r\n").expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
   CHECK(r.error == errc::unsolicited_reply);
@@ -248,12 +229,7 @@ TEST_CASE(
     CAPTURE(v.bytes);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting)
-        .expect("EHLO")
-        .send(ehlo_lockstep)
-        .sleep(20ms)
-        .send(v.bytes, 3)
-        .expect_close(2000ms);
+    srv.greet(greeting, ehlo_lockstep).sleep(20ms).send(v.bytes, 3).expect_close(2000ms);
     auto r =
         test::start_and_deliver(io, srv, one_message(), test::fast_options(0.01), idle_pipeline{});
     CHECK(srv.failures().empty());
@@ -300,7 +276,7 @@ TEST_CASE(
     CAPTURE(unit.size());
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send("250-mx.example.org\r\n").flood(unit, 8 * 1024 * 1024);
+    srv.greet(greeting, "250-mx.example.org\r\n").flood(unit, 8 * 1024 * 1024);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(r.error == errc::reply_too_long);
     CHECK(r.error_stage == int(stage::during_ehlo));
@@ -359,12 +335,8 @@ TEST_CASE("a malformed reply to MAIL stops the transaction before the body [smtp
     CAPTURE(b.bytes);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting)
-        .expect("EHLO")
-        .send(ehlo_enhanced)
-        .expect("MAIL")
-        .expect("RCPT")
-        .expect("DATA")
+    srv.greet(greeting, ehlo_enhanced)
+        .expect_group()
         .send(b.bytes + "250 2.1.5 ok\r\n354 go\r\n")
         .expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
@@ -400,9 +372,7 @@ TEST_CASE("bare codes '250' and '250 ' are valid replies [smtpipe][D39]") {
   srv.send("220\r\n")
       .expect("EHLO")
       .send("250-mx\r\n250 PIPELINING\r\n")
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+      .expect_group()
       .send("250\r\n250 \r\n354\r\n")
       .expect_data()
       .expect("QUIT")
@@ -427,7 +397,7 @@ TEST_CASE(
     CAPTURE(reply);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting).expect("EHLO").send(reply).expect_close(2000ms);
+    srv.greet(greeting, reply).expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::reply_code_mismatch);
@@ -481,9 +451,7 @@ TEST_CASE(
 TEST_CASE("the basic code decides; an enhanced code of another class is sanitised [smtpipe][D42]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<b@")
       .expect("RCPT TO:<c@")
@@ -510,9 +478,7 @@ TEST_CASE("long or odd reply text is sanitised and cut in results and errors [sm
   const std::string long_text(4000, 'L');  // under the line cap, over the 512 kept
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_enhanced)
+  srv.greet(greeting, ehlo_enhanced)
       .expect("MAIL")
       .expect("RCPT TO:<b@")
       .expect("RCPT TO:<c@")
@@ -565,17 +531,8 @@ TEST_CASE(
     "[smtpipe][B27]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_lockstep)
-      .expect("MAIL")
-      .send("250 ok\r\n")
-      .expect("RCPT")
-      .send("250 ok\r\n")
-      .expect("DATA")
-      .send("354 go\r\n")
-      .expect_data()
-      .send("garbage\r\n250 2.0.0 queued\r\n")
+  srv.greet(greeting, ehlo_lockstep)
+      .lockstep_message("garbage\r\n250 2.0.0 queued\r\n")
       .expect_close(2000ms);
   auto r = start_and_deliver(io, srv, one_message());
   CHECK(srv.failures().empty());
@@ -610,7 +567,7 @@ TEST_CASE(
     asio::io_context io;
     script_server srv(io);
     srv.send(v.greeting);
-    if (v.quit) srv.expect("QUIT").send("221 bye\r\n");
+    if (v.quit) srv.quit();
     srv.expect_close(2000ms);
     auto r = start_and_deliver(io, srv, one_message());
     CHECK(srv.failures().empty());
@@ -631,9 +588,7 @@ TEST_CASE("a three-line 220 greeting is one greeting [smtpipe][D51]") {
   srv.send("220-mx.example.org ESMTP\r\n220-no UCE\r\n220 welcome\r\n")
       .expect("EHLO")
       .send(ehlo_enhanced)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+      .expect_group()
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data()
       .expect("QUIT")

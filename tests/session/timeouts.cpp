@@ -105,25 +105,18 @@ TEST_CASE(
       {"EHLO", &timeouts::ehlo, [](script_server& s) { s.send(greeting).expect("EHLO"); },
        ehlo_line, stage::during_ehlo, "ehlo", delivery_status::transient, errc::not_attempted},
       {"MAIL", &timeouts::mail,
-       [](script_server& s) { s.send(greeting).expect("EHLO").send(ehlo_lockstep).expect("MAIL"); },
+       [](script_server& s) { s.greet(greeting, ehlo_lockstep).expect("MAIL"); },
        ehlo_line + mail_line, stage::during_mail_from, "mail", delivery_status::transient,
        errc::not_attempted},
       {"RCPT", &timeouts::rcpt,
        [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_lockstep)
-             .expect("MAIL")
-             .send("250 ok\r\n")
-             .expect("RCPT");
+         s.greet(greeting, ehlo_lockstep).expect("MAIL").send("250 ok\r\n").expect("RCPT");
        },
        ehlo_line + mail_line + rcpt_line, stage::during_rcpt_to, "rcpt",
        delivery_status::transient},
       {"DATA", &timeouts::data_init,
        [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_lockstep)
+         s.greet(greeting, ehlo_lockstep)
              .expect("MAIL")
              .send("250 ok\r\n")
              .expect("RCPT")
@@ -134,9 +127,7 @@ TEST_CASE(
        delivery_status::transient},
       {"dot", &timeouts::data_done,
        [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_lockstep)
+         s.greet(greeting, ehlo_lockstep)
              .expect("MAIL")
              .send("250 ok\r\n")
              .expect("RCPT")
@@ -156,45 +147,22 @@ TEST_CASE(
   const std::string group = mail_line + rcpt_line + "DATA\r\n";
   const std::vector<silent_step> steps{
       {"MAIL", &timeouts::mail,
-       [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_pipelining)
-             .expect("MAIL")
-             .expect("RCPT")
-             .expect("DATA");
-       },
+       [](script_server& s) { s.greet(greeting, ehlo_pipelining).expect_group(); },
        ehlo_line + group, stage::during_mail_from, nullptr, delivery_status::transient},
       {"RCPT", &timeouts::rcpt,
        [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_pipelining)
-             .expect("MAIL")
-             .expect("RCPT")
-             .expect("DATA")
-             .send("250 ok\r\n");
+         s.greet(greeting, ehlo_pipelining).expect_group().send("250 ok\r\n");
        },
        ehlo_line + group, stage::during_rcpt_to, nullptr, delivery_status::transient},
       {"DATA", &timeouts::data_init,
        [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_pipelining)
-             .expect("MAIL")
-             .expect("RCPT")
-             .expect("DATA")
-             .send("250 ok\r\n250 ok\r\n");
+         s.greet(greeting, ehlo_pipelining).expect_group().send("250 ok\r\n250 ok\r\n");
        },
        ehlo_line + group, stage::during_data, nullptr, delivery_status::transient},
       {"dot", &timeouts::data_done,
        [](script_server& s) {
-         s.send(greeting)
-             .expect("EHLO")
-             .send(ehlo_pipelining)
-             .expect("MAIL")
-             .expect("RCPT")
-             .expect("DATA")
+         s.greet(greeting, ehlo_pipelining)
+             .expect_group()
              .send("250 ok\r\n250 ok\r\n354 go\r\n")
              .expect_data()
              .expect("QUIT");
@@ -256,12 +224,8 @@ TEST_CASE(
   asio::io_context io;
   script_server srv(io);
   srv.receive_buffer(64 * 1024)
-      .send(greeting)
-      .expect("EHLO")
-      .send(ehlo_pipelining)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+      .greet(greeting, ehlo_pipelining)
+      .expect_group()
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .sleep(400ms)  // reads nothing while the client writes
       .expect_close(2000ms);

@@ -106,9 +106,7 @@ TEST_CASE(
     CAPTURE(bad.what);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting)
-        .expect("EHLO")
-        .send(ehlo_pipelining)
+    srv.greet(greeting, ehlo_pipelining)
         .expect("MAIL FROM:<a@example.org>")
         .expect("RCPT TO:<ok1@")
         .expect("DATA")
@@ -179,9 +177,7 @@ TEST_CASE("a message that needs SMTPUTF8 fails alone when the server lacks it [s
     CAPTURE(address);
     asio::io_context io;
     script_server srv(io);
-    srv.send(greeting)
-        .expect("EHLO")
-        .send(ehlo_pipelining)
+    srv.greet(greeting, ehlo_pipelining)
         .expect("MAIL FROM:<a@example.org>")
         .expect("RCPT TO:<ok@")
         .expect("DATA")
@@ -210,9 +206,7 @@ TEST_CASE(
     "[smtpipe][C30]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send("250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+  srv.greet(greeting, "250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
       .expect("MAIL FROM:<a@example.org> SMTPUTF8")
       .expect("RCPT TO:<d\xc3\xb6@example.org>")
       .expect("DATA")
@@ -243,12 +237,8 @@ TEST_CASE(
   msg.body = body_source::file(path.string());
   asio::io_context io;
   script_server srv(io);
-  srv.send(greeting)
-      .expect("EHLO")
-      .send(ehlo_pipelining)
-      .expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+  srv.greet(greeting, ehlo_pipelining)
+      .expect_group()
       .call([&] {  // validated already; now the file changes under the client
         std::FILE* f = std::fopen(path.c_str(), "r+b");
         REQUIRE(f);

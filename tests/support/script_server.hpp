@@ -66,6 +66,27 @@ class script_server {
     steps_.push_back({step::expect_data, {}, 0, 0ms});
     return *this;
   }
+  // Pieces every conversation repeats.
+  /// Sends `greeting`, expects EHLO and answers `ehlo_reply`.
+  script_server& greet(std::string greeting, std::string ehlo_reply) {
+    return send(std::move(greeting)).expect("EHLO").send(std::move(ehlo_reply));
+  }
+  /// Expects a pipelined MAIL, RCPT, DATA group (its replies come next).
+  script_server& expect_group() { return expect("MAIL").expect("RCPT").expect("DATA"); }
+  /// One recipient in lock-step: MAIL, RCPT, DATA each accepted, then the message data,
+  /// whose final "." gets `final_reply`.
+  script_server& lockstep_message(std::string final_reply) {
+    return expect("MAIL")
+        .send("250 ok\r\n")
+        .expect("RCPT")
+        .send("250 ok\r\n")
+        .expect("DATA")
+        .send("354 go\r\n")
+        .expect_data()
+        .send(std::move(final_reply));
+  }
+  /// Expects QUIT and says goodbye.
+  script_server& quit() { return expect("QUIT").send("221 bye\r\n"); }
   /// Reads exactly `n` octets (a BDAT chunk) into `bodies()`.
   script_server& expect_octets(std::size_t n) {
     steps_.push_back({step::expect_octets, {}, n, 0ms});

@@ -32,7 +32,7 @@ script_server& play(script_server& srv, cram_md5_server& cram) {
 }
 // After a challenge the client must refuse: its "*" answered 501, then QUIT.
 script_server& cancelled(script_server& srv) {
-  return srv.expect("*").send("501 5.7.0 cancelled\r\n").expect("QUIT").send("221 bye\r\n");
+  return srv.expect("*").send("501 5.7.0 cancelled\r\n").quit();
 }
 
 // LOGIN answered up to the password, which is answered with `after_password` (not a 235).
@@ -133,9 +133,7 @@ TEST_CASE("C33 SCRAM-SHA-256 with a wrong password: the server refuses the proof
   asio::io_context io;
   script_server srv(io);
   scram_server scram;
-  play(over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n"), scram)
-      .expect("QUIT")
-      .send("221 bye\r\n");
+  play(over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n"), scram).quit();
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, false, std::string(test_user), "not the password");
   auto r = start_and_deliver(io, srv, one_message(), o);
@@ -156,7 +154,7 @@ TEST_CASE("C33 SCRAM-SHA-256: a server that cannot prove the password is not tru
     scram.signature_in_235 = in_235;
     play(over_tls(srv, "250-mx\r\n250 AUTH SCRAM-SHA-256 PLAIN\r\n"), scram);
     if (!in_235) srv.expect("*").send("501 5.7.0 cancelled\r\n");
-    srv.expect("QUIT").send("221 bye\r\n");
+    srv.quit();
     auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(scram.proof_ok);  // the client knew the password; the server did not show it did
@@ -245,7 +243,7 @@ TEST_CASE(
   SUBCASE("a named mechanism the server does not offer: no AUTH at all") {
     asio::io_context io;
     script_server srv(io);
-    over_tls(srv, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n").expect("QUIT").send("221 bye\r\n");
+    over_tls(srv, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n").quit();
     auto r = start_and_deliver(io, srv, one_message(), auth_options_for("SCRAM-SHA-256"));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_not_available);
@@ -371,8 +369,7 @@ TEST_CASE(
     over_tls(srv, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n")
         .expect("AUTH PLAIN ")
         .send(refusal + "\r\n")
-        .expect("QUIT")
-        .send("221 bye\r\n");
+        .quit();
     auto r = start_and_deliver(io, srv, one_message(), auth_options_for());
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_failed);

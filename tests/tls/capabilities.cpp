@@ -22,7 +22,7 @@ const std::string ehlo_plain = "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN
 // AUTH offered without TLS, and a client set for AUTH under `mode` (no plaintext AUTH): it
 // must say nothing but QUIT after EHLO.
 session_result auth_only_in_clear(asio::io_context& io, script_server& srv, tls_mode mode) {
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain).expect("QUIT").send("221 bye\r\n");
+  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain).quit();
   return start_and_deliver(io, srv, one_message(), with_auth(mode));
 }
 
@@ -77,7 +77,7 @@ TEST_CASE("A8 after TLS only the new AUTH mechanisms count [smtpipe]") {
   SUBCASE("PLAIN was offered only in clear: no common mechanism, no AUTH sent") {
     asio::io_context io;
     script_server srv(io);
-    starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after).expect("QUIT").send("221 bye\r\n");
+    starttls(srv, ehlo_before).expect("EHLO").send(ehlo_after).quit();
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::auth_not_available);
@@ -157,9 +157,7 @@ TEST_CASE("A9 without TLS, credentials go only where plaintext AUTH is allowed [
   SUBCASE("opportunistic fallback after a refused STARTTLS: still no AUTH in clear") {
     asio::io_context io;
     script_server srv(io);
-    starttls_refused(srv, ehlo_before, "454 4.7.0 not now\r\n", ehlo_before)
-        .expect("QUIT")
-        .send("221 bye\r\n");
+    starttls_refused(srv, ehlo_before, "454 4.7.0 not now\r\n", ehlo_before).quit();
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::opportunistic));
     CHECK(srv.failures().empty());
     CHECK(srv.connections() == 2);

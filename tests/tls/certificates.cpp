@@ -28,15 +28,13 @@ outcome run_with(const std::string& stem, session_options options, bool accepted
   asio::io_context io;
   script_server srv(io);
   outcome out;
-  srv.send(greeting).expect("EHLO").send(ehlo_tls).expect("STARTTLS").send("220 go\r\n");
+  srv.greet(greeting, ehlo_tls).expect("STARTTLS").send("220 go\r\n");
   auto handshake = tls_handshake(cert(stem + ".crt"), cert(stem + ".key"), &out.sni);
   if (accepted) {
     srv.upgrade(std::move(handshake))
         .expect("EHLO")
         .send("250-mx\r\n250 PIPELINING\r\n")
-        .expect("MAIL")
-        .expect("RCPT")
-        .expect("DATA")
+        .expect_group()
         .send("250 ok\r\n250 ok\r\n354 go\r\n")
         .expect_data()
         .expect("QUIT")
@@ -189,16 +187,8 @@ TEST_CASE(
             tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt"), &client))
         .expect("EHLO")
         .send("250 mx\r\n")
-        .expect("MAIL")
-        .send("250 ok\r\n")
-        .expect("RCPT")
-        .send("250 ok\r\n")
-        .expect("DATA")
-        .send("354 go\r\n")
-        .expect_data()
-        .send("250 ok\r\n")
-        .expect("QUIT")
-        .send("221 bye\r\n");
+        .lockstep_message("250 ok\r\n")
+        .quit();
     srv.start();
     tls_settings settings;
     settings.cert_file = cert("client.crt");

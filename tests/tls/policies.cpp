@@ -31,8 +31,7 @@ TEST_CASE(
   srv.send("220 mx\r\n")
       .expect("EHLO")
       .send("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+      .quit();
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, true);  // even with plaintext AUTH allowed: TLS comes first
   auto r = start_and_deliver(io, srv, one_message(), o);
@@ -58,8 +57,7 @@ TEST_CASE(
         .send(ehlo_tls)
         .expect("STARTTLS")
         .send(refusal + "\r\n")
-        .expect("QUIT")
-        .send("221 bye\r\n");
+        .quit();
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::starttls_refused);
@@ -129,11 +127,7 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
     {
       asio::io_context io;
       script_server srv(io);
-      srv.send("220 mx\r\n")
-          .expect("EHLO")
-          .send(refusal + "\r\n")
-          .expect("QUIT")
-          .send("221 bye\r\n");
+      srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n").quit();
       auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
       CHECK(srv.failures().empty());
       CHECK(r.error == errc::starttls_refused);

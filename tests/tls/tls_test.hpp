@@ -117,23 +117,12 @@ inline script_server& starttls(script_server& srv, const std::string& ehlo,
 
 /// The rest of a session in lock-step: MAIL, RCPT, DATA, the data and QUIT, each answered.
 inline script_server& lockstep_delivery(script_server& srv) {
-  return srv.expect("MAIL")
-      .send("250 ok\r\n")
-      .expect("RCPT")
-      .send("250 ok\r\n")
-      .expect("DATA")
-      .send("354 go\r\n")
-      .expect_data()
-      .send("250 ok\r\n")
-      .expect("QUIT")
-      .send("221 bye\r\n");
+  return srv.lockstep_message("250 ok\r\n").quit();
 }
 
 /// The same pipelined: MAIL, RCPT and DATA answered together, then the data's reply with QUIT's.
 inline script_server& pipelined_delivery(script_server& srv) {
-  return srv.expect("MAIL")
-      .expect("RCPT")
-      .expect("DATA")
+  return srv.expect_group()
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data()
       .expect("QUIT")
@@ -149,8 +138,7 @@ inline script_server& starttls_refused(script_server& srv, const std::string& eh
       .send(ehlo)
       .expect("STARTTLS")
       .send(reply)
-      .expect("QUIT")
-      .send("221 bye\r\n")
+      .quit()
       .next_connection()
       .send("220 mx\r\n")
       .expect("EHLO")
