@@ -218,9 +218,7 @@ TEST_CASE(
   SUBCASE("without a TLS provider SCRAM and CRAM-MD5 are unavailable: PLAIN") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send("250-mx\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
+    srv.greet("220 mx\r\n", "250-mx\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
         .expect("AUTH PLAIN " + b64(plain_message()))
         .send("235 2.7.0 ok\r\n");
     lockstep_delivery(srv);

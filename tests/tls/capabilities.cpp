@@ -22,7 +22,7 @@ const std::string ehlo_plain = "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN
 // AUTH offered without TLS, and a client set for AUTH under `mode` (no plaintext AUTH): it
 // must say nothing but QUIT after EHLO.
 session_result auth_only_in_clear(asio::io_context& io, script_server& srv, tls_mode mode) {
-  srv.send("220 mx\r\n").expect("EHLO").send(ehlo_plain).quit();
+  srv.greet("220 mx\r\n", ehlo_plain).quit();
   return start_and_deliver(io, srv, one_message(), with_auth(mode));
 }
 
@@ -113,10 +113,7 @@ TEST_CASE("A9 AUTH offered before TLS is never used before the handshake [smtpip
     asio::io_context io;
     script_server srv(io);
     std::size_t before_tls = 0;
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_before)
-        .expect("STARTTLS")
+    up_to_starttls(srv, ehlo_before)
         .call([&] { before_tls = srv.received().size(); })
         .send("220 go\r\n")
         .upgrade(tls_handshake(cert("server.crt"), cert("server.key")))

@@ -178,10 +178,7 @@ TEST_CASE(
     asio::io_context io;
     script_server srv(io);
     std::string client;
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
+    up_to_starttls(srv, ehlo_tls)
         .send("220 go\r\n")
         .upgrade(
             tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt"), &client))
@@ -203,10 +200,7 @@ TEST_CASE(
   SUBCASE("not configured: the server refuses the connection, nothing is delivered") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
+    up_to_starttls(srv, ehlo_tls)
         .send("220 go\r\n")
         .upgrade_refused(
             tls_handshake(cert("server.crt"), cert("server.key"), nullptr, cert("ca.crt")))

@@ -116,16 +116,11 @@ TEST_CASE("docs/tls-and-auth.md: opportunistic TLS falls back on a fresh connect
   using namespace smtpipe::test;
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo_tls)
-      .expect("STARTTLS")
+  up_to_starttls(srv, ehlo_tls)
       .send("220 go\r\n")
       .upgrade_refused(tls_handshake(cert("selfsigned.crt"), cert("selfsigned.key")))
       .next_connection()
-      .send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo_tls)
+      .greet("220 mx\r\n", ehlo_tls)
       .expect_group()
       .send("250 ok\r\n250 ok\r\n354 go\r\n")
       .expect_data()

@@ -30,12 +30,7 @@ TEST_CASE(
       script_server srv(io);
       // The injected reply would answer the EHLO after TLS: the server then stays silent for
       // 2 s, as a man in the middle would, and the client must have given up long before.
-      srv.send("220 mx\r\n")
-          .expect("EHLO")
-          .send(ehlo_tls)
-          .expect("STARTTLS")
-          .send("220 go\r\n" + injected)
-          .expect_close(2000ms);
+      up_to_starttls(srv, ehlo_tls).send("220 go\r\n" + injected).expect_close(2000ms);
       auto o = tls_options(mode);
       add_auth(o);
       const auto started = std::chrono::steady_clock::now();
@@ -58,10 +53,7 @@ TEST_CASE(
 TEST_CASE("A7 plaintext arriving during the handshake breaks it: nothing in clear [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo_tls)
-      .expect("STARTTLS")
+  up_to_starttls(srv, ehlo_tls)
       .send("220 go\r\n")
       .expect_octets(5)  // the ClientHello's record header: the handshake has begun
       .sleep(50ms)
@@ -87,13 +79,7 @@ TEST_CASE("A11 a plaintext reply instead of a handshake: TLS error, no QUIT in c
         after == then::next_connection ? tls_mode::opportunistic : tls_mode::required;
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
-        .send("220 go\r\n")
-        .expect_octets(5)
-        .send("220 hello\r\n");
+    up_to_starttls(srv, ehlo_tls).send("220 go\r\n").expect_octets(5).send("220 hello\r\n");
     if (after == then::close) srv.close();
     if (after == then::keep_reading) srv.expect_close();  // captures whatever the client sends
     if (after == then::next_connection)  // a broken handshake: plaintext on a new connection
@@ -121,12 +107,7 @@ TEST_CASE("A11 a plaintext reply instead of a handshake: TLS error, no QUIT in c
 TEST_CASE("A12 a stalled handshake: the STARTTLS timeout fires and names the stage [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo_tls)
-      .expect("STARTTLS")
-      .send("220 go\r\n")
-      .expect_close(8000ms);
+  up_to_starttls(srv, ehlo_tls).send("220 go\r\n").expect_close(8000ms);
   auto o = tls_options(tls_mode::required);  // timeouts.starttls: 1.2 s
   add_auth(o);
   const auto started = std::chrono::steady_clock::now();
@@ -149,16 +130,11 @@ TEST_CASE(
     "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo_tls)
-      .expect("STARTTLS")
+  up_to_starttls(srv, ehlo_tls)
       .send("220 go\r\n")
       .expect_close(8000ms)  // the ClientHello is never answered: the client gives up
       .next_connection()
-      .send("220 mx\r\n")
-      .expect("EHLO")
-      .send("250 mx\r\n");
+      .greet("220 mx\r\n", "250 mx\r\n");
   lockstep_delivery(srv);
   auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
   check_plaintext_fallback(srv, r, errc::timeout);

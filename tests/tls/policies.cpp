@@ -28,10 +28,7 @@ TEST_CASE(
     "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send("250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n")
-      .quit();
+  srv.greet("220 mx\r\n", "250-mx\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n").quit();
   auto o = tls_options(tls_mode::required);
   add_auth(o, {}, true);  // even with plaintext AUTH allowed: TLS comes first
   auto r = start_and_deliver(io, srv, one_message(), o);
@@ -52,12 +49,7 @@ TEST_CASE(
     CAPTURE(refusal);
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
-        .send(refusal + "\r\n")
-        .quit();
+    up_to_starttls(srv, ehlo_tls).send(refusal + "\r\n").quit();
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::starttls_refused);
@@ -79,12 +71,7 @@ TEST_CASE(
     CAPTURE(odd);
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
-        .send(odd + "\r\n")
-        .expect_close();
+    up_to_starttls(srv, ehlo_tls).send(odd + "\r\n").expect_close();
     auto r = start_and_deliver(io, srv, one_message(), with_auth(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::starttls_refused);
@@ -97,12 +84,7 @@ TEST_CASE(
   {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
-        .send("421 4.3.2 shutting down\r\n")
-        .expect_close();
+    up_to_starttls(srv, ehlo_tls).send("421 4.3.2 shutting down\r\n").expect_close();
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::service_not_available);
@@ -127,7 +109,7 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
     {
       asio::io_context io;
       script_server srv(io);
-      srv.send("220 mx\r\n").expect("EHLO").send(refusal + "\r\n").quit();
+      srv.greet("220 mx\r\n", refusal + "\r\n").quit();
       auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
       CHECK(srv.failures().empty());
       CHECK(r.error == errc::starttls_refused);
@@ -139,11 +121,8 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
     {
       asio::io_context io;
       script_server srv(io);
-      lockstep_delivery(srv.send("220 mx\r\n")
-                            .expect("EHLO")
-                            .send(refusal + "\r\n")
-                            .expect("HELO")
-                            .send("250 mx\r\n"));
+      lockstep_delivery(
+          srv.greet("220 mx\r\n", refusal + "\r\n").expect("HELO").send("250 mx\r\n"));
       auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::none));
       CHECK(srv.failures().empty());
       CHECK_FALSE(r.error);
@@ -156,7 +135,7 @@ TEST_CASE("A4 no ESMTP: required aborts without HELO; none falls back to HELO [s
 TEST_CASE("A4 opportunistic without ESMTP: HELO and plaintext, reported as such [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("502 no\r\n").expect("HELO").send("250 mx\r\n");
+  srv.greet("220 mx\r\n", "502 no\r\n").expect("HELO").send("250 mx\r\n");
   lockstep_delivery(srv);
   auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
   CHECK(srv.failures().empty());
@@ -182,7 +161,7 @@ TEST_CASE(
   SUBCASE("coalesced behind the EHLO reply") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n").expect("EHLO").send(ehlo_tls + "220 ready for TLS\r\n").expect_close();
+    srv.greet("220 mx\r\n", ehlo_tls + "220 ready for TLS\r\n").expect_close();
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
     CHECK(srv.failures().empty());
     CHECK(r.error == errc::unsolicited_reply);
@@ -226,16 +205,11 @@ TEST_CASE(
   SUBCASE("opportunistic, certificate refused: plaintext on a fresh connection, and why") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
+    up_to_starttls(srv, ehlo_tls)
         .send("220 go\r\n")
         .upgrade_refused(tls_handshake(cert("untrusted.crt"), cert("untrusted.key")))
         .next_connection()
-        .send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls);
+        .greet("220 mx\r\n", ehlo_tls);
     lockstep_delivery(srv);
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::opportunistic));
     check_plaintext_fallback(srv, r, errc::tls_certificate_rejected);
@@ -249,10 +223,7 @@ TEST_CASE(
   SUBCASE("required, certificate refused: not active, the verification error reported") {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
+    up_to_starttls(srv, ehlo_tls)
         .send("220 go\r\n")
         .upgrade_refused(tls_handshake(cert("expired.crt"), cert("expired.key")))
         .expect_close();

@@ -43,7 +43,7 @@ TEST_CASE("STARTTLS, handshake, EHLO again, then the message over TLS [smtpipe]"
 TEST_CASE("required TLS: no STARTTLS advertised, no AUTH or MAIL in clear (stripping) [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
-  srv.send("220 mx\r\n").expect("EHLO").send("250-mx\r\n250 AUTH PLAIN\r\n").quit();
+  srv.greet("220 mx\r\n", "250-mx\r\n250 AUTH PLAIN\r\n").quit();
   auto o = tls_options(tls_mode::required);
   o.auth.emplace();
   o.auth->credentials.user = "user";
@@ -61,10 +61,7 @@ TEST_CASE("STARTTLS response injection: bytes behind the 220 are never read as r
   for (const std::string injected : {"250-x\r\n250 AUTH PLAIN\r\n", "250-PIPELINING"}) {
     asio::io_context io;
     script_server srv(io);
-    srv.send("220 mx\r\n")
-        .expect("EHLO")
-        .send(ehlo_tls)
-        .expect("STARTTLS")
+    up_to_starttls(srv, ehlo_tls)
         .send("220 go\r\n" + injected)  // one segment
         .expect_close();
     auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::required));
@@ -89,9 +86,7 @@ TEST_CASE("implicit TLS: handshake before the banner [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.upgrade(tls_handshake(cert("server.crt"), cert("server.key")))
-      .send("220 mx\r\n")
-      .expect("EHLO")
-      .send("250 mx\r\n");
+      .greet("220 mx\r\n", "250 mx\r\n");
   lockstep_delivery(srv);
   auto r = start_and_deliver(io, srv, one_message(), tls_options(tls_mode::implicit));
   CHECK(srv.failures().empty());

@@ -103,14 +103,16 @@ inline std::string plain_message(std::string_view user = test_user,
 
 // ---- the server's side of the script ----------------------------------------------------------
 
+/// 220, EHLO answered with `ehlo`, then STARTTLS expected (its reply is the caller's).
+inline script_server& up_to_starttls(script_server& srv, const std::string& ehlo) {
+  return srv.greet("220 mx\r\n", ehlo).expect("STARTTLS");
+}
+
 /// 220, EHLO answered with `ehlo`, STARTTLS answered 220, then the handshake with the
 /// certificate `stem`.crt and its key (the server name the client sent into `sni`, if given).
 inline script_server& starttls(script_server& srv, const std::string& ehlo,
                                const std::string& stem = "server", std::string* sni = nullptr) {
-  return srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo)
-      .expect("STARTTLS")
+  return up_to_starttls(srv, ehlo)
       .send("220 go\r\n")
       .upgrade(tls_handshake(cert(stem + ".crt"), cert(stem + ".key"), sni));
 }
@@ -133,10 +135,7 @@ inline script_server& pipelined_delivery(script_server& srv) {
 /// answered `ehlo_again`: where an opportunistic client goes on in plaintext.
 inline script_server& starttls_refused(script_server& srv, const std::string& ehlo,
                                        const std::string& reply, const std::string& ehlo_again) {
-  return srv.send("220 mx\r\n")
-      .expect("EHLO")
-      .send(ehlo)
-      .expect("STARTTLS")
+  return up_to_starttls(srv, ehlo)
       .send(reply)
       .quit()
       .next_connection()
