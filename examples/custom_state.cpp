@@ -29,7 +29,7 @@ namespace {
 //! [noop-probe]
 struct noop_probe {
   static constexpr std::string_view name = "noop_probe";
-  static constexpr smtpipe::stage stage_code = smtpipe::stage::after_ehlo;
+  static constexpr smtpipe::stage stage = smtpipe::stage::after_ehlo;
 
   static bool applies(const smtpipe::session& s) { return s.esmtp(); }  // after a good EHLO
 

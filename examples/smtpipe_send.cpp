@@ -12,7 +12,7 @@
 // SMTPIPE_SEND_TLS=1 when it found OpenSSL 3. Without it only `--tls none` is accepted.
 #include <smtpipe.hpp>
 #if SMTPIPE_SEND_TLS
-#include <smtpipe/tls.hpp>
+#include <smtpipe/openssl.hpp>
 #endif
 
 #include <asio/co_spawn.hpp>

@@ -7,7 +7,7 @@
 //   PROXY TCP4 <source address> <destination address> <source port> <destination port>\r\n
 //
 // The server reads it before it sends its greeting (Postfix: smtpd_upstream_proxy_protocol
-// = haproxy). The line gets no reply, so the state queues it with `enqueue_raw`; it leaves
+// = haproxy). The line gets no reply, so the state queues it with `queue_raw`; it leaves
 // with the banner state's flush, before the greeting is read. Registered at `state_id::head`
 // it runs first.
 #ifndef SMTPIPE_EXAMPLES_PROXY_HEADER_HPP
@@ -48,13 +48,13 @@ struct this_connection {
 template <class Origin = this_connection>
 struct proxy_header {
   static constexpr std::string_view name = "proxy_header";
-  static constexpr smtpipe::stage stage_code = smtpipe::stage::reading_banner;
+  static constexpr smtpipe::stage stage = smtpipe::stage::reading_banner;
 
   asio::awaitable<smtpipe::transition> run(smtpipe::session& s) {
     std::error_code ec;
     const auto server = s.io().socket().remote_endpoint(ec);
     if (ec) co_return s.fail_session(ec);
-    if (auto qec = s.enqueue_raw(proxy_v1_line(Origin::source(s), server)))
+    if (auto qec = s.queue_raw(proxy_v1_line(Origin::source(s), server)))
       co_return s.fail_session(qec);
     co_return smtpipe::transition::next();  // the banner state's flush sends it
   }

@@ -15,7 +15,7 @@
 #ifndef SMTPIPE_EXAMPLES_XCLIENT_HPP
 #define SMTPIPE_EXAMPLES_XCLIENT_HPP
 
-#include <smtpipe/pipeline/smtp_state.hpp>
+#include <smtpipe/client/smtp_state.hpp>
 #include <smtpipe/pipeline/stage.hpp>
 #include <smtpipe/pipeline/state_id.hpp>
 #include <smtpipe/protocol/command.hpp>
@@ -65,9 +65,7 @@ inline asio::awaitable<smtpipe::transition> xclient_run(smtpipe::session& s, voi
   if (line == "XCLIENT") co_return transition::next();  // nothing the server takes
   sent = 1;
   s.local_state() = static_cast<int>(smtpipe::stage::during_xclient);
-  if (auto ec = co_await s.exchange(smtpipe::command_kind::custom, [&](std::string& out) {
-        return smtpipe::format_line(out, line);
-      }))
+  if (auto ec = co_await s.exchange(smtpipe::command_kind::custom, smtpipe::format_line, line))
     co_return s.fail_session(ec);
   s.local_state() = static_cast<int>(smtpipe::stage::after_xclient);
   const smtpipe::reply& r = s.last_reply();

@@ -1,5 +1,5 @@
-// smtpipe/config.hpp - Compiler requirements and configuration knobs; every header includes it
-// first. SPDX-License-Identifier: BSL-1.0
+// smtpipe/config.hpp - Compiler requirements and configuration; every header includes it first.
+// SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_CONFIG_HPP
 #define SMTPIPE_CONFIG_HPP
 
@@ -24,5 +24,15 @@ with clang and libstdc++ use clang 14 or later."
 #endif
 
 #include "smtpipe/version.hpp"
+
+// Header-only by default. With SMTPIPE_SEPARATE_COMPILATION defined in every translation unit,
+// the non-template machinery (the session's I/O engine: command queue, reader, watchdog, body
+// streaming, TLS upgrade; the transaction ledger's validation and results) is compiled once,
+// in the one translation unit that includes <smtpipe/impl/src.hpp>, as Asio does.
+#if defined(SMTPIPE_SEPARATE_COMPILATION)
+#define SMTPIPE_DECL
+#else
+#define SMTPIPE_DECL inline
+#endif
 
 #endif  // !SMTPIPE_CONFIG_HPP

@@ -1,6 +1,6 @@
 // Examples quoted by docs/pipeline.md: compiled and run by the test suite.
+#include "smtpipe/client/registry.hpp"
 #include "smtpipe/pipeline/pipeline.hpp"
-#include "smtpipe/pipeline/registry.hpp"
 #include "smtpipe/protocol/body_encoder.hpp"
 #include "smtpipe/protocol/command.hpp"
 #include "smtpipe/protocol/reply_parser.hpp"

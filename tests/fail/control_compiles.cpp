@@ -1,6 +1,6 @@
 // expect: COMPILES
 // The control case: the same includes and shapes as the failing cases, all valid.
-#include "smtpipe/pipeline/make_state.hpp"
+#include "smtpipe/client/make_state.hpp"
 #include "smtpipe/pipeline/pipeline.hpp"
 #include "smtpipe/states/ehlo.hpp"
 struct a {

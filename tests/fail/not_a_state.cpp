@@ -1,5 +1,5 @@
 // expect: not a state type
-#include "smtpipe/pipeline/make_state.hpp"
+#include "smtpipe/client/make_state.hpp"
 struct no_run {
   static constexpr std::string_view name = "no_run";
 };

@@ -2,9 +2,9 @@
 #ifndef SMTPIPE_TESTS_PIPELINE_EQUIVALENCE_SUPPORT_HPP
 #define SMTPIPE_TESTS_PIPELINE_EQUIVALENCE_SUPPORT_HPP
 
-#include "smtpipe/pipeline/make_state.hpp"
+#include "smtpipe/client/make_state.hpp"
+#include "smtpipe/client/state_machine.hpp"
 #include "smtpipe/pipeline/pipeline.hpp"
-#include "smtpipe/pipeline/state_machine.hpp"
 
 #include <doctest/doctest.h>
 

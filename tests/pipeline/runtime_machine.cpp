@@ -1,5 +1,5 @@
 // The runtime state machine and Momentum's facade: registration semantics and refusals.
-#include "smtpipe/pipeline/registry.hpp"
+#include "smtpipe/client/registry.hpp"
 
 #include <doctest/doctest.h>
 

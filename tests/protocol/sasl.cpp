@@ -1,11 +1,11 @@
-// Tests of the SASL mechanisms without cryptography: smtpipe/protocol/sasl_plain.hpp (RFC 4616),
+// Tests of the SASL mechanisms without cryptography: smtpipe/sasl/plain.hpp (RFC 4616),
 // sasl_login.hpp (draft-murchison-sasl-login) and sasl_xoauth2.hpp (Google's XOAUTH2).
 #include "support/sasl_checks.hpp"
 
 #include <smtpipe/protocol/base64.hpp>
-#include <smtpipe/protocol/sasl_login.hpp>
-#include <smtpipe/protocol/sasl_plain.hpp>
-#include <smtpipe/protocol/sasl_xoauth2.hpp>
+#include <smtpipe/sasl/login.hpp>
+#include <smtpipe/sasl/plain.hpp>
+#include <smtpipe/sasl/xoauth2.hpp>
 
 #include <doctest/doctest.h>
 

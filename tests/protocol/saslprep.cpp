@@ -1,5 +1,5 @@
-// Tests of smtpipe/protocol/saslprep.hpp: RFC 4013's examples and the documented subset.
-#include <smtpipe/protocol/saslprep.hpp>
+// Tests of smtpipe/sasl/saslprep.hpp: RFC 4013's examples and the documented subset.
+#include <smtpipe/sasl/saslprep.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // Custom states in a real conversation: static and runtime registration give the same wire
 // and the same results; Momentum's transitions, closures, local state and stage codes; states
 // that throw or jump nowhere; snapshots; the transcript and its AUTH redaction.
-#include "smtpipe/session/next_state.hpp"
+#include "smtpipe/client/next_state.hpp"
 #include "smtpipe/session/transcript.hpp"
 #include "support/conversation.hpp"
 #include "support/run.hpp"
@@ -46,7 +46,7 @@ std::vector<message> two_recipients() {
 /// ehlo (which no longer offers XCLIENT: the state is skipped the second time).
 struct xclient {
   static constexpr std::string_view name = "xclient";
-  static constexpr stage stage_code = stage::during_xclient;
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_xclient;
   static bool applies(const session& s) { return s.server_capabilities().has("XCLIENT"); }
   asio::awaitable<transition> run(session& s) {
     if (auto ec = co_await s.exchange(command_kind::custom, [](std::string& out) {

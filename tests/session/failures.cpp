@@ -133,7 +133,7 @@ void check_closing(const closing_step& step, bool server_closes) {
 
 TEST_CASE(
     "421 at every pipelined step: transient for every recipient, nothing sent after "
-    "[smtpipe][D43]") {
+    "[smtpipe]") {
   for (const auto& step : pipelined_steps) {
     check_closing(step, true);
     check_closing(step, false);
@@ -142,7 +142,7 @@ TEST_CASE(
 
 TEST_CASE(
     "421 at every lock-step step: transient for every recipient, nothing sent after "
-    "[smtpipe][D43]") {
+    "[smtpipe]") {
   for (const auto& step : lockstep_steps) {
     check_closing(step, true);
     check_closing(step, false);
@@ -299,7 +299,7 @@ TEST_CASE(
 
 TEST_CASE(
     "MAIL 451 then 503 to every RCPT and DATA: no body, transient, RSET before the next message "
-    "[smtpipe][D46]") {
+    "[smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.greet(greeting, ehlo_enhanced)
@@ -342,7 +342,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a refused RSET leaves the server's state unknown: nothing more is sent, not even QUIT "
-    "[smtpipe][D46]") {
+    "[smtpipe]") {
   // RSET must be answered 250 (RFC 5321 §4.1.1.5). After a 502 the MAIL, RCPT and DATA
   // pipelined behind it were taken in some unknown state, here up to a 354: a QUIT now
   // would become message data.
@@ -371,8 +371,7 @@ TEST_CASE(
   CHECK(r.messages.at(1).recipients.at(0).status == delivery_status::transient);
 }
 
-TEST_CASE(
-    "every RCPT refused but DATA answered 354: only a lone dot, never the body [smtpipe][D47]") {
+TEST_CASE("every RCPT refused but DATA answered 354: only a lone dot, never the body [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.greet(greeting, ehlo_enhanced)
@@ -408,7 +407,7 @@ TEST_CASE(
   CHECK(r.messages.at(1).recipients.at(0).status == delivery_status::delivered);
 }
 
-TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe][D47]") {
+TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.greet(greeting, ehlo_lockstep)
@@ -430,8 +429,7 @@ TEST_CASE("every RCPT refused in lock-step: no DATA at all [smtpipe][D47]") {
 
 // ---- D48: no PIPELINING, no sending ahead ------------------------------------------------------
 
-TEST_CASE(
-    "without PIPELINING every write holds one command and waits for its reply [smtpipe][D48]") {
+TEST_CASE("without PIPELINING every write holds one command and waits for its reply [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   const auto quiet = 20ms;
@@ -507,8 +505,7 @@ TEST_CASE(
 
 // ---- D52: QUIT edge cases ---------------------------------------------------------------------
 
-TEST_CASE(
-    "whatever happens to QUIT after a 250 for the dot, the message is delivered [smtpipe][D52]") {
+TEST_CASE("whatever happens to QUIT after a 250 for the dot, the message is delivered [smtpipe]") {
   struct variant {
     const char* name;
     bool pipelining;
@@ -573,7 +570,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a refused greeting or EHLO is followed by QUIT and nothing else (RFC 5321 §3.1, §4.1.1.10) "
-    "[smtpipe][D51]") {
+    "[smtpipe]") {
   for (const std::string& first :
        {std::string("554 5.7.1 no service\r\n"), std::string("450 4.3.2 busy\r\n")}) {
     CAPTURE(first);
@@ -627,7 +624,7 @@ TEST_CASE("EHLO 500 or 502 falls back to HELO and delivers in lock-step [smtpipe
   }
 }
 
-TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe][D43]") {
+TEST_CASE("EHLO 421, 451, 550, 554 never fall back to HELO [smtpipe]") {
   struct variant {
     std::string reply;
     std::error_code error;

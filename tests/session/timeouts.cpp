@@ -86,7 +86,7 @@ void check_silence(const silent_step& step) {
 
 }  // namespace
 
-TEST_CASE("RFC 5321 §4.5.3.2 values are the default timeouts [smtpipe][D49]") {
+TEST_CASE("RFC 5321 §4.5.3.2 values are the default timeouts [smtpipe]") {
   const timeouts t;
   CHECK(t.greeting == 5min);
   CHECK(t.mail == 5min);
@@ -98,7 +98,7 @@ TEST_CASE("RFC 5321 §4.5.3.2 values are the default timeouts [smtpipe][D49]") {
 
 TEST_CASE(
     "silence at each lock-step step fires that step's timeout and names its stage "
-    "[smtpipe][D49][B26]") {
+    "[smtpipe][B26]") {
   const std::vector<silent_step> steps{
       {"greeting", &timeouts::greeting, [](script_server&) {}, "", stage::reading_banner, "banner",
        delivery_status::transient, errc::not_attempted},
@@ -142,8 +142,7 @@ TEST_CASE(
   for (const auto& step : steps) check_silence(step);
 }
 
-TEST_CASE(
-    "silence inside a pipelined group names the oldest unanswered command [smtpipe][D49][B26]") {
+TEST_CASE("silence inside a pipelined group names the oldest unanswered command [smtpipe][B26]") {
   const std::string group = mail_line + rcpt_line + "DATA\r\n";
   const std::vector<silent_step> steps{
       {"MAIL", &timeouts::mail,
@@ -173,7 +172,7 @@ TEST_CASE(
   for (const auto& step : steps) check_silence(step);
 }
 
-TEST_CASE("a reply's deadline is not pushed back by each byte that trickles in [smtpipe][D49]") {
+TEST_CASE("a reply's deadline is not pushed back by each byte that trickles in [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.send("220 " + std::string(60, 'x') + "\r\n", 1, 10ms);  // about 650 ms in all
@@ -185,8 +184,7 @@ TEST_CASE("a reply's deadline is not pushed back by each byte that trickles in [
   for (const auto& f : srv.failures()) CHECK(f.rfind("send failed", 0) == 0);
 }
 
-TEST_CASE(
-    "a server answering every step just in time is ended by the session deadline [smtpipe][D49]") {
+TEST_CASE("a server answering every step just in time is ended by the session deadline [smtpipe]") {
   // Each reply takes about 160 ms (8 octets, one every 20 ms): under the 300 ms per-reply
   // timeouts, but the session may last 450 ms only.
   session_options options = only_short(&timeouts::greeting, 300ms);
@@ -216,8 +214,7 @@ TEST_CASE(
   // The script itself is cut short wherever the deadline falls (mid-send or mid-expect).
 }
 
-TEST_CASE(
-    "a server that stops reading during the body fires the data-block timeout [smtpipe][D50]") {
+TEST_CASE("a server that stops reading during the body fires the data-block timeout [smtpipe]") {
   const std::string line = std::string(78, 'y') + "\r\n";
   std::string body;
   while (body.size() < 8 * 1024 * 1024) body += line;

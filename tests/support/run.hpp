@@ -3,7 +3,7 @@
 #ifndef SMTPIPE_TESTS_SUPPORT_RUN_HPP
 #define SMTPIPE_TESTS_SUPPORT_RUN_HPP
 
-#include "smtpipe/session/deliver.hpp"
+#include "smtpipe/client/deliver.hpp"
 #include "support/script_server.hpp"
 
 #include <asio/co_spawn.hpp>

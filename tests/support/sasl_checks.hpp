@@ -5,7 +5,7 @@
 #define SMTPIPE_TESTS_SUPPORT_SASL_CHECKS_HPP
 
 #include "smtpipe/error.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
 
 #include <doctest/doctest.h>
 

@@ -71,6 +71,7 @@ std::vector<std::string> auth_lines(const script_server& srv) {
 /// stops it.
 class endless_mechanism final : public sasl_mechanism {
  public:
+  explicit endless_mechanism(const sasl_credentials&) {}
   std::string_view name() const noexcept override { return "X-ENDLESS"; }
   bool client_first() const noexcept override { return false; }
   bool server_verified() const noexcept override { return true; }
@@ -81,21 +82,9 @@ class endless_mechanism final : public sasl_mechanism {
   }
 };
 
-class endless_provider final : public tls_provider {
- public:
-  explicit endless_provider(std::shared_ptr<tls_provider> inner) : inner_(std::move(inner)) {}
-  std::unique_ptr<tls_layer> wrap(asio::ip::tcp::socket& socket, std::string_view name) override {
-    return inner_->wrap(socket, name);
-  }
-  std::unique_ptr<sasl_mechanism> mechanism(std::string_view name,
-                                            const sasl_credentials& c) const override {
-    if (name == "X-ENDLESS") return std::make_unique<endless_mechanism>();
-    return inner_->mechanism(name, c);
-  }
-
- private:
-  std::shared_ptr<tls_provider> inner_;
-};
+// A test mechanism, registered like any mechanism header registers its own; 0: only when named.
+const bool endless_registered =
+    sasl_registry::add({"X-ENDLESS", 0, &smtpipe::detail::make_sasl<endless_mechanism>});
 
 }  // namespace
 
@@ -331,7 +320,7 @@ TEST_CASE("C33 a server answering 334 forever: the exchange is bounded, then can
       srv.send("334 " + b64("again") + "\r\n").expect(b64("more"));
     cancelled(srv.send("334 " + b64("again") + "\r\n"));
     auto o = auth_options_for("X-ENDLESS");
-    o.tls_provider = std::make_shared<endless_provider>(o.tls_provider);
+    CHECK(endless_registered);
     auto r = start_and_deliver(io, srv, one_message(), o);
     CHECK(srv.failures().empty());
     CHECK(states::auth::max_challenges == 8);

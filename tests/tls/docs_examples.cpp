@@ -2,8 +2,8 @@
 // tests/docs/check_snippets.py), and each runs here against the scripted TLS server.
 #include "tls/tls_test.hpp"
 
+#include <smtpipe/openssl.hpp>
 #include <smtpipe/session/transcript.hpp>
-#include <smtpipe/tls.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,12 +1,12 @@
-// Tests of the OpenSSL-based SASL mechanisms: smtpipe/tls/sasl_cram_md5.hpp (RFC 2195),
-// smtpipe/tls/sasl_scram_sha256.hpp (RFC 7677, RFC 5802) and the wrappers of
-// smtpipe/tls/crypto.hpp.
+// Tests of the OpenSSL-based SASL mechanisms: smtpipe/sasl/cram_md5.hpp (RFC 2195),
+// smtpipe/sasl/scram_sha256.hpp (RFC 7677, RFC 5802) and the wrappers of
+// smtpipe/sasl/crypto.hpp.
 //
 // Vectors: the RFCs' published examples; the others (authzid, escaping, i=1, extensions) were
 // computed with an independent model of RFC 5802 in Python's hashlib/hmac.
 #include "support/sasl_checks.hpp"
 
-#include <smtpipe/tls.hpp>
+#include <smtpipe/openssl.hpp>
 
 #include <doctest/doctest.h>
 

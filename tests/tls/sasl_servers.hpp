@@ -7,7 +7,7 @@
 
 #include "tls/tls_test.hpp"
 
-#include <smtpipe/tls/crypto.hpp>
+#include <smtpipe/sasl/crypto.hpp>
 
 #include <cstddef>
 #include <string>

@@ -10,8 +10,8 @@
 #include "support/tls_server.hpp"
 #include "support/wire.hpp"
 
+#include <smtpipe/openssl.hpp>
 #include <smtpipe/session/transcript.hpp>
-#include <smtpipe/tls.hpp>
 
 #include <openssl/evp.h>
 

@@ -1,5 +1,5 @@
-// smtpipe/pipeline/insert_after.hpp - A static registration: put a state after the state with an
-// ID. SPDX-License-Identifier: BSL-1.0
+// smtpipe/pipeline/insert_after.hpp - A static registration: a state after another state.
+// SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_PIPELINE_INSERT_AFTER_HPP
 #define SMTPIPE_PIPELINE_INSERT_AFTER_HPP
 

@@ -24,11 +24,6 @@ namespace smtpipe {
 
 namespace detail {
 
-template <class... T>
-struct type_list {
-  static constexpr std::size_t size = sizeof...(T);
-};
-
 namespace hana = boost::hana;
 
 // The leaves of a registration's state: the state itself, or a group's states, recursively,

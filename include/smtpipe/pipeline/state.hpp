@@ -22,8 +22,8 @@ class session;
 /// per-connection closure: made on entry (from `session&` if it has such a constructor,
 /// else default-constructed) and destroyed on leaving. Optional members:
 /// - `static bool applies(const session&)`: false skips the state without entering it;
-/// - `int tostage(const session&) const` or `static constexpr stage stage_code`: the stage
-///   reported while the state runs (default `stage::unknown`);
+/// - `static constexpr smtpipe::stage stage`: the stage reported while the state runs
+///   (default `stage::unknown`); `session::set_stage` changes it as the state goes on;
 /// - `static constexpr int init_local_state`: seed of `session::local_state()`.
 // clang-format off (clang-format 14 splits `} && requires` of a concept)
 template <class S>
@@ -55,15 +55,10 @@ bool state_applies(const session& s) {
 }
 
 template <class S>
-int state_stage(const S* st, const session& s) {
-  if constexpr (requires {
-                  { st->tostage(s) } -> std::convertible_to<int>;
-                })
-    return st->tostage(s);
-  else if constexpr (requires { S::stage_code; }) return static_cast<int>(S::stage_code);
+constexpr int state_default_stage() {
+  if constexpr (requires { S::stage; }) return static_cast<int>(S::stage);
   else return static_cast<int>(stage::unknown);
 }
-
 template <class S>
 constexpr int state_init_local_state() {
   if constexpr (requires { S::init_local_state; }) return S::init_local_state;

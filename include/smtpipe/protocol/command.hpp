@@ -358,18 +358,6 @@ inline std::error_code format_line(std::string& out, std::string_view verb_and_a
   return detail::end_line(out, base, max_command_line);
 }
 
-namespace detail {
-
-// A one-argument formatter bound to its argument: one type for every such command, so that
-// the built-in states share one `session::exchange` coroutine instead of one per lambda.
-struct bound_format {
-  std::error_code (*format)(std::string&, std::string_view);
-  std::string_view argument;
-  std::error_code operator()(std::string& out) const { return format(out, argument); }
-};
-
-}  // namespace detail
-
 }  // namespace smtpipe
 
 #endif  // !SMTPIPE_PROTOCOL_COMMAND_HPP

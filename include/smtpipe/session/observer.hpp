@@ -26,7 +26,7 @@ class session_observer {
   virtual void state_skipped(const session&, int /*id*/, std::string_view /*name*/) {}
   /// One command line as written, without CRLF; secrets (AUTH payloads) already redacted.
   virtual void command_sent(const session&, std::string_view /*line*/) {}
-  /// `octets` of canonical message data written (DATA or BDAT payload).
+  /// `octets` of canonical message data written (the DATA payload).
   virtual void body_sent(const session&, std::uint64_t /*octets*/) {}
   virtual void reply_received(const session&, const reply&) {}
   /// Bytes discarded or refused for safety (e.g. plaintext buffered behind a STARTTLS 220).

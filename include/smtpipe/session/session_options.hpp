@@ -6,7 +6,7 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/protocol/body_encoder.hpp"
 #include "smtpipe/protocol/reply_parser.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
 #include "smtpipe/session/observer.hpp"
 #include "smtpipe/session/timeouts.hpp"
 #include "smtpipe/session/tls_layer.hpp"
@@ -58,7 +58,7 @@ struct session_options {
   session_observer* observer = nullptr;                    ///< Not owned; may be null.
   tls_mode tls = tls_mode::none;
   /// Makes the TLS layers (and crypto SASL mechanisms): `make_openssl_provider` from
-  /// <smtpipe/tls.hpp>. Required when `tls` is not `none`.
+  /// <smtpipe/openssl.hpp>. Required when `tls` is not `none`.
   std::shared_ptr<smtpipe::tls_provider> tls_provider;
   /// The name checked against the server certificate and sent as SNI; empty: the host given
   /// to `deliver` (never a name learnt from the server).

@@ -4,7 +4,6 @@
 #define SMTPIPE_SESSION_TLS_LAYER_HPP
 
 #include "smtpipe/config.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
 
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
@@ -53,8 +52,8 @@ class tls_layer {
   virtual tls_status status() const = 0;
 };
 
-/// Makes TLS layers for sessions and the SASL mechanisms that need cryptography. smtpipe's
-/// OpenSSL implementation is `smtpipe::make_openssl_provider` (<smtpipe/tls.hpp>); the core
+/// Makes TLS layers for sessions. smtpipe's
+/// OpenSSL implementation is `smtpipe::make_openssl_provider` (<smtpipe/openssl.hpp>); the core
 /// never links OpenSSL itself.
 class tls_provider {
  public:
@@ -63,13 +62,6 @@ class tls_provider {
   /// certificate under `tls_verify::host`, sent as SNI unless it is an IP literal).
   virtual std::unique_ptr<tls_layer> wrap(asio::ip::tcp::socket& socket,
                                           std::string_view server_name) = 0;
-  /// A SASL mechanism this provider implements (e.g. "SCRAM-SHA-256"), or null.
-  virtual std::unique_ptr<sasl_mechanism> mechanism(std::string_view name,
-                                                    const sasl_credentials& credentials) const {
-    (void)name;
-    (void)credentials;
-    return nullptr;
-  }
 };
 
 }  // namespace smtpipe

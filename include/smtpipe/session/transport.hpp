@@ -1,5 +1,5 @@
-// smtpipe/session/transport.hpp - The byte stream under a session: a TCP socket, upgradable in
-// place. SPDX-License-Identifier: BSL-1.0
+// smtpipe/session/transport.hpp - The byte stream under a session: TCP, upgradable in place.
+// SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_SESSION_TRANSPORT_HPP
 #define SMTPIPE_SESSION_TRANSPORT_HPP
 

@@ -5,10 +5,12 @@
 
 #include "smtpipe/config.hpp"
 #include "smtpipe/protocol/base64.hpp"
-#include "smtpipe/protocol/sasl_login.hpp"
-#include "smtpipe/protocol/sasl_plain.hpp"
-#include "smtpipe/protocol/sasl_xoauth2.hpp"
 #include "smtpipe/protocol/xtext.hpp"  // detail::to_upper
+#include "smtpipe/sasl/login.hpp"
+#include "smtpipe/sasl/plain.hpp"
+#include "smtpipe/sasl/registry.hpp"
+#include "smtpipe/sasl/xoauth2.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 #include <array>
@@ -27,7 +29,7 @@ namespace smtpipe::states {
 /// session permanently, 454 transiently; there is no retry with a weaker mechanism.
 struct auth {
   static constexpr std::string_view name = "auth";
-  static constexpr stage stage_code = stage::unknown;  // Momentum has no AUTH stage
+  static constexpr smtpipe::stage stage = smtpipe::stage::unknown;  // Momentum has no AUTH stage
   static constexpr int max_challenges = 8;
 
   static bool applies(const session& s) {
@@ -65,7 +67,7 @@ struct auth {
         detail::wipe(encoded);
         if (!mechanism->server_verified())
           co_return s.fail_session(errc::sasl_server_not_verified, "235 from an unverified server");
-        s.set_authenticated();
+        detail::builtin_steps::set_authenticated(s);
         co_return transition::next();
       }
       if (r.code != 334) {
@@ -88,42 +90,30 @@ struct auth {
         }
       }
       if (why) {  // cancel the exchange (RFC 4954 §4), then end the session
-        (void)co_await s.exchange(command_kind::auth,
-                                  detail::bound_format{format_auth_response, "*"});
+        (void)co_await s.exchange(command_kind::auth, format_auth_response, "*");
         co_return s.fail_session(why, "AUTH cancelled");
       }
-      ec = co_await s.exchange(command_kind::auth,
-                               detail::bound_format{format_auth_response, encoded});
+      ec = co_await s.exchange(command_kind::auth, format_auth_response, encoded);
     }
     detail::wipe(encoded);
     co_return s.fail_session(ec);
   }
 
  private:
-  static std::unique_ptr<sasl_mechanism> make(const session& s, std::string_view mech,
-                                              const sasl_credentials& credentials) {
-    if (mech == "PLAIN") return std::make_unique<sasl_plain>(credentials);
-    if (mech == "LOGIN") return std::make_unique<sasl_login>(credentials);
-    if (mech == "XOAUTH2") return std::make_unique<sasl_xoauth2>(credentials);
-    if (const auto& provider = s.options().tls_provider)
-      return provider->mechanism(mech, credentials);
-    return nullptr;
-  }
-
   static std::unique_ptr<sasl_mechanism> choose(const session& s, const auth_options& options) {
     const capabilities& caps = s.server_capabilities();
     if (!options.mechanism.empty()) {
-      // SASL names are upper case (RFC 4422 §3.1), as `make` and the providers compare them.
+      // SASL names are upper case (RFC 4422 §3.1), as the registry compares them.
       std::string named = options.mechanism;
       for (char& c : named) c = detail::to_upper(c);
-      return caps.auth(named) ? make(s, named, options.credentials) : nullptr;
+      return caps.auth(named) ? sasl_registry::make(named, options.credentials) : nullptr;
     }
-    constexpr std::array<std::string_view, 4> strongest_first{"SCRAM-SHA-256", "CRAM-MD5", "PLAIN",
-                                                              "LOGIN"};
-    for (auto mech : strongest_first)
-      if (caps.auth(mech))
-        if (auto m = make(s, mech, options.credentials)) return m;
-    return nullptr;
+    std::unique_ptr<sasl_mechanism> chosen;
+    sasl_registry::strongest_first([&](std::string_view mech) {
+      if (caps.auth(mech)) chosen = sasl_registry::make(mech, options.credentials);
+      return chosen != nullptr;
+    });
+    return chosen;
   }
 
   // Some servers put SCRAM's server-final message in the 235 reply itself.

@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_BANNER_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -13,7 +14,7 @@ namespace smtpipe::states {
 /// code is not a greeting and is a protocol error.
 struct banner {
   static constexpr std::string_view name = "banner";
-  static constexpr stage stage_code = stage::reading_banner;
+  static constexpr smtpipe::stage stage = smtpipe::stage::reading_banner;
 
   asio::awaitable<transition> run(session& s) {
     const std::error_code ec = co_await s.flush();

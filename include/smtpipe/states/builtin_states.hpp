@@ -4,7 +4,7 @@
 #define SMTPIPE_STATES_BUILTIN_STATES_HPP
 
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/pipeline.hpp"
+#include "smtpipe/pipeline/state_id.hpp"
 #include "smtpipe/states/auth.hpp"
 #include "smtpipe/states/banner.hpp"
 #include "smtpipe/states/data.hpp"
@@ -18,8 +18,18 @@
 
 namespace smtpipe::states {
 
-/// The built-in states; element `i` has ID `i`.
-using builtin = detail::type_list<banner, ehlo, helo, starttls, auth, mail, rcpt, data, rset, quit>;
+/// The built-in states; element `i` has ID `i` (`builtin_state_list`, now complete).
+using builtin = builtin_state_list;
+
+namespace detail {
+template <class... S>
+constexpr bool names_match(smtpipe::detail::type_list<S...>) {
+  int id = 0;
+  return ((S::name == builtin_state_names[static_cast<std::size_t>(id++)]) && ...);
+}
+}  // namespace detail
+static_assert(detail::names_match(builtin{}),
+              "smtpipe: a built-in state's `name` differs from builtin_state_names[its ID]");
 
 }  // namespace smtpipe::states
 

@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_DATA_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -20,8 +21,7 @@ struct data {
   static bool applies(const session& s) { return s.current_transaction().open; }
 
   /// 6 "during DATA" until 354, 8 "while sending BODY", 9 "reading confirmation".
-  int tostage(const session& s) const { return s.local_state(); }
-  static constexpr int init_local_state = static_cast<int>(stage::during_data);
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_data;
 
   asio::awaitable<transition> run(session& s) {
     const auto& tx = s.current_transaction();
@@ -32,15 +32,16 @@ struct data {
     const bool mail_accepted = tx.mail_code / 100 == 2;
     if (!mail_accepted || tx.accepted == 0) {
       if (go_ahead) {  // the server waits for data nobody should get: end it with a lone "."
-        if (auto ec = s.enqueue_empty_dot()) co_return s.fail_session(ec);
+        if (auto ec = detail::builtin_steps::queue_empty_dot(s)) co_return s.fail_session(ec);
         if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
       }
-      co_return mail_accepted ? s.fail_transaction(r) : s.fail_transaction(s.mail_reply());
+      co_return mail_accepted ? s.fail_transaction(r)
+                              : s.fail_transaction(detail::builtin_steps::mail_reply(s));
     }
     if (!go_ahead) co_return s.fail_transaction(r);
-    s.local_state() = static_cast<int>(stage::sending_body);
-    if (auto ec = co_await s.send_body()) co_return s.fail_session(ec);
-    s.local_state() = static_cast<int>(stage::reading_confirmation);
+    s.set_stage(smtpipe::stage::sending_body);
+    if (auto ec = co_await detail::builtin_steps::send_body(s)) co_return s.fail_session(ec);
+    s.set_stage(smtpipe::stage::reading_confirmation);
     if (!s.pipelining())
       if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
     co_return transition::next();

@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_EHLO_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -15,16 +16,15 @@ namespace smtpipe::states {
 /// refused EHLO ends the session instead: HELO would mean no STARTTLS.
 struct ehlo {
   static constexpr std::string_view name = "ehlo";
-  static constexpr stage stage_code = stage::during_ehlo;
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_ehlo;
 
   asio::awaitable<transition> run(session& s) {
-    s.reset_capabilities();
-    if (auto ec = co_await s.exchange(command_kind::ehlo,
-                                      detail::bound_format{format_ehlo, s.options().helo_name}))
+    detail::builtin_steps::reset_capabilities(s);
+    if (auto ec = co_await s.exchange(command_kind::ehlo, format_ehlo, s.options().helo_name))
       co_return s.fail_session(ec);
     const reply& r = s.last_reply();
     if (r.code == 250) {
-      s.set_capabilities(r);
+      detail::builtin_steps::set_capabilities(s, r);
       co_return transition::next();
     }
     if (r.code == 500 || r.code == 502) {

@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_HELO_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -12,13 +13,12 @@ namespace smtpipe::states {
 /// successful EHLO.
 struct helo {
   static constexpr std::string_view name = "helo";
-  static constexpr stage stage_code = stage::during_ehlo;
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_ehlo;
 
   static bool applies(const session& s) { return !s.esmtp(); }
 
   asio::awaitable<transition> run(session& s) {
-    if (auto ec = co_await s.exchange(command_kind::helo,
-                                      detail::bound_format{format_helo, s.options().helo_name}))
+    if (auto ec = co_await s.exchange(command_kind::helo, format_helo, s.options().helo_name))
       co_return s.fail_session(ec);
     const reply& r = s.last_reply();
     if (r.code == 250) co_return transition::next();

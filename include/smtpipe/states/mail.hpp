@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_MAIL_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -14,17 +15,18 @@ namespace smtpipe::states {
 /// before any of its bytes is written.
 struct mail {
   static constexpr std::string_view name = "mail";
-  static constexpr stage stage_code = stage::during_mail_from;
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_mail_from;
 
   static bool applies(const session& s) { return s.has_next_transaction(); }
 
   asio::awaitable<transition> run(session& s) {
-    s.begin_transaction();
-    if (auto ec = s.enqueue_mail()) co_return s.fail_transaction(ec, delivery_status::permanent);
+    detail::builtin_steps::begin_transaction(s);
+    if (auto ec = detail::builtin_steps::queue_mail(s))
+      co_return s.fail_transaction(ec, delivery_status::permanent);
     if (s.pipelining()) co_return transition::next();
     if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
     if (s.current_transaction().mail_code / 100 == 2) co_return transition::next();
-    co_return s.fail_transaction(s.mail_reply());
+    co_return s.fail_transaction(detail::builtin_steps::mail_reply(s));
   }
 };
 

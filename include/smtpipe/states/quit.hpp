@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_QUIT_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -13,12 +14,12 @@ namespace smtpipe::states {
 /// are read first and still decide their recipients. Skipped on a broken connection.
 struct quit {
   static constexpr std::string_view name = "quit";
-  static constexpr stage stage_code = stage::unknown;
+  static constexpr smtpipe::stage stage = smtpipe::stage::unknown;
 
-  static bool applies(const session& s) { return s.can_quit(); }
+  static bool applies(const session& s) { return detail::builtin_steps::can_quit(s); }
 
   asio::awaitable<transition> run(session& s) {
-    if (auto ec = s.enqueue(command_kind::quit, format_quit)) co_return transition::close();
+    if (auto ec = s.queue(command_kind::quit, format_quit)) co_return transition::close();
     (void)co_await s.flush();
     co_return transition::next();
   }

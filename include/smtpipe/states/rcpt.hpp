@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_RCPT_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -13,20 +14,21 @@ namespace smtpipe::states {
 /// accepted). Pipelinable; in lock-step, a transaction with no accepted recipient ends here.
 struct rcpt {
   static constexpr std::string_view name = "rcpt";
-  static constexpr stage stage_code = stage::during_rcpt_to;
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_rcpt_to;
 
   static bool applies(const session& s) { return s.current_transaction().open; }
 
   asio::awaitable<transition> run(session& s) {
     const auto& tx = s.current_transaction();
-    if (auto ec = s.check_rcpt_parameters())
+    if (auto ec = detail::builtin_steps::check_rcpt_parameters(s))
       co_return s.fail_transaction(ec, delivery_status::permanent);
     for (std::size_t i = tx.first; i < tx.last; ++i) {
-      if (auto ec = s.enqueue_rcpt(i)) co_return s.fail_transaction(ec, delivery_status::permanent);
+      if (auto ec = detail::builtin_steps::queue_rcpt(s, i))
+        co_return s.fail_transaction(ec, delivery_status::permanent);
       if (!s.pipelining())
         if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
     }
-    if (!s.pipelining() && tx.accepted == 0) co_return transition::fail_transaction();
+    if (!s.pipelining() && tx.accepted == 0) co_return s.fail_transaction();
     co_return transition::next();
   }
 };

@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_RSET_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -13,12 +14,12 @@ namespace smtpipe::states {
 /// to `quit`. Pipelinable: the RSET leaves with the next MAIL group.
 struct rset {
   static constexpr std::string_view name = "rset";
-  static constexpr stage stage_code = stage::during_rset;
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_rset;
 
   asio::awaitable<transition> run(session& s) {
     if (!s.has_next_transaction()) co_return transition::next();
-    if (s.transaction_needs_reset()) {
-      if (auto ec = s.enqueue_rset()) co_return s.fail_session(ec);
+    if (detail::builtin_steps::transaction_needs_reset(s)) {
+      if (auto ec = detail::builtin_steps::queue_rset(s)) co_return s.fail_session(ec);
       if (!s.pipelining())
         if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
     }

@@ -4,6 +4,7 @@
 #define SMTPIPE_STATES_STARTTLS_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
 namespace smtpipe::states {
@@ -16,14 +17,12 @@ namespace smtpipe::states {
 /// the 220 is never read as a reply: the session fails (`errc::tls_plaintext_injection`).
 struct starttls {
   static constexpr std::string_view name = "starttls";
-  static constexpr int init_local_state = static_cast<int>(stage::during_starttls);
+  static constexpr smtpipe::stage stage = smtpipe::stage::during_starttls;
 
   static bool applies(const session& s) {
     const tls_mode mode = s.options().tls;
     return (mode == tls_mode::opportunistic || mode == tls_mode::required) && !s.tls_active();
   }
-  int tostage(const session& s) const { return s.local_state(); }
-
   asio::awaitable<transition> run(session& s) {
     const bool required = s.options().tls == tls_mode::required;
     if (!s.server_capabilities().starttls()) {
@@ -34,15 +33,16 @@ struct starttls {
       co_return s.fail_session(ec);
     const reply& r = s.last_reply();
     if (r.code != 220) {
-      if (!required) s.set_tls_fallback(errc::starttls_refused);
+      if (!required) detail::builtin_steps::set_tls_fallback(s, errc::starttls_refused);
       co_return s.fail_session(errc::starttls_refused, r.sanitized_text());
     }
-    s.local_state() = static_cast<int>(stage::handshaking_tls);
+    s.set_stage(smtpipe::stage::handshaking_tls);
     if (auto ec = co_await s.start_tls()) {
-      if (!required && ec != errc::tls_plaintext_injection) s.set_tls_fallback(ec);
+      if (!required && ec != errc::tls_plaintext_injection)
+        detail::builtin_steps::set_tls_fallback(s, ec);
       co_return s.fail_session(ec);
     }
-    s.local_state() = static_cast<int>(stage::after_starttls);
+    s.set_stage(smtpipe::stage::after_starttls);
     co_return transition::jump(state_id::ehlo);
   }
 };

@@ -1,18 +1,25 @@
-// smtpipe/session/impl/session.hpp - Bodies of session's I/O, validation and result members.
+// smtpipe/session/impl/session.hpp - Bodies of the session's I/O engine and TLS upgrade.
 // SPDX-License-Identifier: BSL-1.0
 #ifndef SMTPIPE_SESSION_IMPL_SESSION_HPP
 #define SMTPIPE_SESSION_IMPL_SESSION_HPP
 
-#include "smtpipe/protocol/address.hpp"
 #include "smtpipe/session/session.hpp"
 
+#include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+
 #include <algorithm>
+#include <exception>
 
 namespace smtpipe {
 
 namespace detail {
 
-inline std::string redacted(std::string_view line) {
+SMTPIPE_DECL std::string redacted(std::string_view line) {
   // "AUTH PLAIN <secret>" keeps the mechanism; SASL response lines are secrets entirely.
   if (line.size() > 5 && (line.substr(0, 5) == "AUTH " || line.substr(0, 5) == "auth ")) {
     const std::size_t space = line.find(' ', 5);
@@ -21,133 +28,45 @@ inline std::string redacted(std::string_view line) {
   return "<redacted>";
 }
 
-}  // namespace detail
-
-// ---- validation, before any byte is written ----------------------------------------------
-
-inline std::error_code session::validate_message(std::size_t m) {
-  const message& msg = messages_[m];
-  if (msg.recipients.empty()) return errc::invalid_argument;
-  bool utf8 = msg.params.smtputf8 || needs_smtputf8(msg.sender);
-  for (const auto& r : msg.recipients) utf8 = utf8 || needs_smtputf8(r.address);
-  // Formatting into a scratch buffer runs every check on the final bytes.
-  std::string scratch;
-  mail_parameters p = msg.params;
-  p.smtputf8 = utf8;
-  if (auto ec = format_mail_from(scratch, msg.sender, p)) return ec;
-  for (const auto& r : msg.recipients)
-    if (auto ec = format_rcpt_to(scratch, r.address, r.params, utf8)) return ec;
-  if (p.body == body_type::binary_mime) return errc::extension_not_supported;  // needs BDAT
-
-  body_scanner scanner({true, options_.long_lines, 998});
-  body_reader reader;
-  if (auto ec = msg.body.open(reader)) return ec;
-  for (;;) {
-    std::string_view chunk;
-    if (auto ec = reader.next(chunk, body_reader::file_chunk)) return ec;
-    if (chunk.empty()) break;
-    if (auto ec = scanner.scan(chunk)) return ec;
+SMTPIPE_DECL std::chrono::milliseconds io_engine::timeout_for(command_kind k) const noexcept {
+  const auto& t = options_.timeouts;
+  switch (k) {
+    case command_kind::greeting: return t.greeting;
+    case command_kind::ehlo:
+    case command_kind::helo:
+    case command_kind::lhlo: return t.ehlo;
+    case command_kind::starttls: return t.starttls;
+    case command_kind::auth: return t.auth;
+    case command_kind::mail: return t.mail;
+    case command_kind::rcpt: return t.rcpt;
+    case command_kind::data: return t.data_init;
+    case command_kind::dot:
+    case command_kind::bdat: return t.data_done;
+    case command_kind::rset: return t.rset;
+    case command_kind::quit: return t.quit;
+    case command_kind::noop:
+    case command_kind::custom: return t.command;
   }
-  if (auto ec = scanner.finish()) return ec;
-  // SIZE= (RFC 1870) counts the message as sent, line ends as CRLF: the canonical size
-  // without the ".\r\n" terminator (stuffed dots make it a slight overestimate, never less).
-  info_[m] = {scanner.bytes_out() - 3, utf8};
-  return {};
+  return t.command;
 }
 
-inline std::error_code session::prepare() {
-  if (auto ec = validate_domain(options_.helo_name, false)) return ec;
-  if (options_.tls != tls_mode::none && !options_.tls_provider) return errc::tls_not_available;
-  if (options_.tls != tls_mode::none && server_name_.empty()) return errc::invalid_domain;
-  if (options_.auth) {
-    // No SASL identity holds a NUL (RFC 4422 §3.4.1, RFC 4616 §2): refused before connecting,
-    // whichever mechanism the server will offer.
-    const sasl_credentials& c = options_.auth->credentials;
-    const auto has_nul = [](std::string_view s) { return s.find('\0') != s.npos; };
-    if (c.user.empty() || has_nul(c.user) || has_nul(c.authzid)) return errc::invalid_argument;
-  }
-  info_.resize(messages_.size());
-  std::error_code first;
-  bool any = messages_.empty();
-  for (std::size_t m = 0; m < messages_.size(); ++m) {
-    if (auto ec = validate_message(m)) {
-      result_.messages[m].error = ec;
-      for (std::size_t i = 0; i < phases_[m].size(); ++i)
-        decide(m, i, delivery_status::permanent, nullptr, ec, ec.message());
-      if (!first) first = ec;
-    } else {
-      any = true;
-    }
-  }
-  return any ? std::error_code{} : first;
+// Records the session's error and gives up the connection.
+SMTPIPE_DECL void io_engine::fail(std::error_code ec, std::string_view detail) {
+  owner_.set_error(ec, detail);
+  broken_ = true;
 }
 
-// ---- commands of a transaction --------------------------------------------------------------
+// ---- the body -------------------------------------------------------------------------------
 
-inline std::error_code session::enqueue_mail() {
-  const message& msg = messages_[tx_.message];
-  const message_info& info = info_[tx_.message];
-  mail_parameters p = msg.params;
-  if (caps_.has("SIZE")) {
-    if (!p.size) p.size = info.size;
-    const auto limit = caps_.size_limit();
-    if (limit && *limit > 0 && p.size && *p.size > *limit) return errc::message_too_big;
-  } else {
-    p.size.reset();
-  }
-  if (info.utf8) {
-    if (!caps_.smtputf8()) return errc::extension_not_supported;
-    p.smtputf8 = true;
-  }
-  if (p.body == body_type::eight_bit_mime && !caps_.eightbitmime())
-    return errc::extension_not_supported;
-  if (p.body == body_type::binary_mime) return errc::extension_not_supported;
-  if (!caps_.dsn()) {  // DSN parameters are dropped, as Postfix does, when DSN is absent.
-    p.ret = dsn_ret::unspecified;
-    p.envid.clear();
-  }
-  for (const auto& e : p.extra)
-    if (!caps_.has(e.keyword)) return errc::extension_not_supported;
-  auto ec = enqueue(command_kind::mail,
-                    [&](std::string& out) { return format_mail_from(out, msg.sender, p); },
-                    {&on_mail, nullptr, 0});
-  if (!ec) tx_.open = mail_queued_ = true;
-  return ec;
-}
-
-inline std::error_code session::check_rcpt_parameters() const {
-  const message& msg = messages_[tx_.message];
-  for (std::size_t i = tx_.first; i < tx_.last; ++i)
-    for (const auto& e : msg.recipients[i].params.extra)
-      if (!caps_.has(e.keyword)) return errc::extension_not_supported;
-  return {};
-}
-
-inline std::error_code session::enqueue_rcpt(std::size_t i) {
-  const recipient& r = messages_[tx_.message].recipients[i];
-  const bool utf8 = info_[tx_.message].utf8;
-  const bool strip_dsn =
-      !caps_.dsn() && (r.params.notify != notify_unspecified || !r.params.orcpt.empty());
-  auto ec =
-      enqueue(command_kind::rcpt,
-              [&](std::string& out) {
-                if (!strip_dsn) return format_rcpt_to(out, r.address, r.params, utf8);
-                return format_rcpt_to(
-                    out, r.address, rcpt_parameters{notify_unspecified, {}, r.params.extra}, utf8);
-              },
-              {&on_rcpt, nullptr, i});
-  if (!ec) phases_[tx_.message][i] = phase::queued;
-  return ec;
-}
-
-inline asio::awaitable<std::error_code> session::send_body() {
+SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_body(const body_source& body,
+                                                                   reply_handler on_dot,
+                                                                   int state_id) {
   constexpr std::size_t block = 64 * 1024;
-  const message& msg = messages_[tx_.message];
   body_encoder encoder({true, options_.long_lines, 998});
-  std::error_code ec = msg.body.open(body_);
+  std::error_code ec = body.open(body_);
   std::uint64_t octets = 0;
   in_body_ = true;
-  while (!ec && !error_) {
+  while (!ec && !owner_.error_) {
     std::string_view chunk;
     if ((ec = body_.next(chunk, block)) || chunk.empty()) break;
     const std::size_t before = out_.size();
@@ -156,49 +75,46 @@ inline asio::awaitable<std::error_code> session::send_body() {
     if (out_.size() >= block) co_await write_out(options_.timeouts.data_block);
   }
   body_ = body_reader{};
-  if (ec || error_) {
+  if (ec || owner_.error_) {
     // Part of the body may be on the wire: never send the final dot, drop the connection.
     in_body_ = false;
     broken_ = true;
     if (ec) {
-      set_error(ec);
-      decide_open(
+      owner_.set_error(ec);
+      ledger_.decide_open(
           ec == errc::body_read_failed ? delivery_status::transient : delivery_status::permanent,
-          ec, ec.message());
+          ec, ec.message(), owner_.current_decider());
     }
-    end_transaction();
-    needs_rset_ = false;  // the connection is dropped, not reset
-    co_return error_;
+    ledger_.abandon();
+    co_return owner_.error_;
   }
   const std::size_t before = out_.size();
   (void)encoder.finish(out_);
   octets += out_.size() - before - 3;
   if (options_.observer) {
-    options_.observer->body_sent(*this, octets);
+    options_.observer->body_sent(owner_, octets);
     log_.push_back({out_.size() - 3, 3, false});
   }
-  pending_.push_back({{&on_dot, nullptr, 0}, command_kind::dot, state_id_, false});
+  pending_.push_back({on_dot, command_kind::dot, state_id, false});
   in_body_ = false;
   dot_queued_ = true;
   dot_end_ = out_.size();
-  dot_tx_ = tx_;
-  tx_.open = false;
+  ledger_.dot_queued();
   co_return std::error_code{};
 }
 
-// ---- I/O ------------------------------------------------------------------------------------
+// ---- writing --------------------------------------------------------------------------------
 
-inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progress_timeout) {
-  using asio::experimental::as_tuple;
+SMTPIPE_DECL asio::awaitable<void> io_engine::write_out(
+    std::chrono::milliseconds progress_timeout) {
   // Part of a reply that arrived while no written command waited for one is premature: the
   // commands written now must not take its end as their reply.
   if (parser_.in_progress() && !reply_due() && !in_body_) {
-    set_error(errc::unsolicited_reply, "reply started before its command was sent");
-    broken_ = true;
+    fail(errc::unsolicited_reply, "reply started before its command was sent");
     wake();
     co_return;
   }
-  stamp_entry();
+  owner_.stamp_entry();
   // From here on the server may answer every queued command.
   const bool front_was_unsent = head_ < pending_.size() && !pending_[head_].sent;
   for (std::size_t i = head_; i < pending_.size(); ++i) pending_[i].sent = true;
@@ -206,16 +122,13 @@ inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progre
   const bool dot_in_write = dot_queued_;
   if (dot_queued_) {
     dot_queued_ = false;
-    dot_pending_ = true;
-    for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
-      if (phases_[dot_tx_.message][i] == phase::accepted)
-        phases_[dot_tx_.message][i] = phase::dot_sent;
+    ledger_.dot_written(true);
   }
   if (options_.observer) {
     for (const auto& c : log_) {
       const std::string_view line(out_.data() + c.offset, c.length - 2);
-      if (c.redact) options_.observer->command_sent(*this, detail::redacted(line));
-      else options_.observer->command_sent(*this, line);
+      if (c.redact) options_.observer->command_sent(owner_, redacted(line));
+      else options_.observer->command_sent(owner_, line);
     }
     log_.clear();
   }
@@ -223,24 +136,35 @@ inline asio::awaitable<void> session::write_out(std::chrono::milliseconds progre
   auto [ec, n] = co_await io_.write(asio::buffer(out_));
   write_deadline_ = clock::time_point::max();
   if (ec) {
-    if (dot_in_write && n < dot_end_) {  // the server cannot have seen the final dot
-      dot_pending_ = false;
-      for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
-        if (phases_[dot_tx_.message][i] == phase::dot_sent)
-          phases_[dot_tx_.message][i] = phase::accepted;
-    }
-    set_error(ec);
-    broken_ = true;
+    // The server cannot have seen a final dot that was not written.
+    if (dot_in_write && n < dot_end_) ledger_.dot_written(false);
+    fail(ec);
     wake();
   }
   out_.clear();
   if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
 }
 
-inline asio::awaitable<void> session::wait_for_wake() {
+// ---- waiting --------------------------------------------------------------------------------
+
+SMTPIPE_DECL void io_engine::wake() noexcept {
+  if (!waiter_) return;
+  auto w = std::move(*waiter_);
+  waiter_.reset();
+  asio::post(std::move(w));
+}
+
+SMTPIPE_DECL void io_engine::resume_states() {
+  if (!waiter_) return;
+  auto w = std::move(*waiter_);
+  waiter_.reset();
+  asio::dispatch(std::move(w));
+}
+
+SMTPIPE_DECL asio::awaitable<void> io_engine::wait_for_wake() {
   struct on_cancel {
-    session* s;
-    void operator()(asio::cancellation_type) const { s->wake(); }
+    io_engine* e;
+    void operator()(asio::cancellation_type) const { e->wake(); }
   };
   return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
       [this](waiter w) {
@@ -251,31 +175,29 @@ inline asio::awaitable<void> session::wait_for_wake() {
       asio::use_awaitable);
 }
 
-inline asio::awaitable<void> session::wait_for_reader() {
-  stamp_entry();
+SMTPIPE_DECL asio::awaitable<void> io_engine::wait_for_reader() {
+  owner_.stamp_entry();
   co_await wait_for_wake();
   if (!broken_ && head_ < pending_.size()) {
     auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) {
-      set_error(asio::error::operation_aborted);
-      broken_ = true;
-    }
+    if (cs.cancelled() != asio::cancellation_type::none) fail(asio::error::operation_aborted);
   }
 }
 
-inline bool session::on_reply(const reply& r) {
-  if (options_.observer) options_.observer->reply_received(*this, r);
+// ---- reading --------------------------------------------------------------------------------
+
+SMTPIPE_DECL bool io_engine::on_reply(const reply& r) {
+  if (options_.observer) options_.observer->reply_received(owner_, r);
   if (!reply_due()) {
     if (in_body_) {
       // A reply to message data not yet ended: a refusal decides the recipients; a 2yz is
       // no success, only a protocol error.
-      if (!r.positive()) decide_open(r, errc::early_reply);
-      set_error(errc::early_reply, r.sanitized_text());
+      if (!r.positive()) ledger_.decide_open(r, errc::early_reply, owner_.current_decider());
+      fail(errc::early_reply, r.sanitized_text());
     } else {
-      set_error(r.code == 421 ? errc::service_not_available : errc::unsolicited_reply,
-                r.sanitized_text());
+      fail(r.code == 421 ? errc::service_not_available : errc::unsolicited_reply,
+           r.sanitized_text());
     }
-    broken_ = true;
     io_.cancel();
     wake();
     return false;
@@ -288,9 +210,11 @@ inline bool session::on_reply(const reply& r) {
     closing_ = true;
     closing_reply_ = r;
   }
-  decider_ = p.state_id;
-  if (p.handler.fn) p.handler.fn(*this, r, p.handler.context, p.handler.index);
-  decider_ = -1;
+  if (p.handler.fn) {
+    owner_.decider_ = p.state_id;
+    p.handler.fn(owner_, r, p.handler.context, p.handler.index);
+    owner_.decider_ = -1;
+  }
   // From a 354 on, the server takes message data: any reply before the final "." is early,
   // even one that arrives before the first octet of the body is written.
   if (p.kind == command_kind::data && r.code == 354) in_body_ = true;
@@ -298,8 +222,7 @@ inline bool session::on_reply(const reply& r) {
   if (p.kind == command_kind::starttls && r.code == 220) reader_paused_ = true;
   if (closes) {
     // No later reply will come: the commands after this one are not waited for.
-    set_error(errc::service_not_available, r.sanitized_text());
-    broken_ = true;
+    fail(errc::service_not_available, r.sanitized_text());
     read_deadline_ = clock::time_point::max();
     wake();
     return false;
@@ -315,24 +238,15 @@ inline bool session::on_reply(const reply& r) {
   return true;
 }
 
-inline asio::awaitable<void> session::reader() {
-  using asio::experimental::as_tuple;
-  // If this frame is destroyed unfinished (its io_context shuts down), nothing will resume
-  // the states: their waiter is destroyed with it, as Asio destroys pending handlers.
-  struct drop_unresumed_waiter {
-    session& s;
-    ~drop_unresumed_waiter() {
-      if (!s.stopped_ && !s.broken_ && std::uncaught_exceptions() == 0) s.drop_waiter();
-    }
-  } guard{*this};
+SMTPIPE_DECL asio::awaitable<void> io_engine::reader() {
+  reader_guard guard{*this};
   for (;;) {
     while (in_begin_ < in_end_) {
       const auto res = parser_.parse({in_.data() + in_begin_, in_end_ - in_begin_});
       in_begin_ += res.consumed;
       if (res.st == reply_parser::status::need_more) break;
       if (res.st == reply_parser::status::error) {
-        set_error(res.ec);
-        broken_ = true;
+        fail(res.ec);
         io_.cancel();
         wake();
         co_return;
@@ -374,11 +288,11 @@ inline asio::awaitable<void> session::reader() {
         pending_.clear();
         head_ = 0;
       } else if (ec == asio::error::eof) {
-        set_error(closing_ ? make_error_code(errc::service_not_available)
-                           : make_error_code(errc::connection_closed),
-                  closing_ ? closing_reply_.sanitized_text() : std::string{});
+        owner_.set_error(closing_ ? make_error_code(errc::service_not_available)
+                                  : make_error_code(errc::connection_closed),
+                         closing_ ? closing_reply_.sanitized_text() : std::string{});
       } else {
-        set_error(ec);
+        owner_.set_error(ec);
       }
       wake();
       co_return;
@@ -388,8 +302,16 @@ inline asio::awaitable<void> session::reader() {
   }
 }
 
+// If the reader's frame is destroyed unfinished (its io_context shuts down), nothing will resume
+// the states: their waiter is destroyed with it, as Asio destroys pending handlers.
+SMTPIPE_DECL io_engine::reader_guard::~reader_guard() {
+  if (!e.stopped_ && !e.broken_ && std::uncaught_exceptions() == 0) e.drop_waiter();
+}
+
+// ---- deadlines ------------------------------------------------------------------------------
+
 // The watchdog is a timer callback, not a coroutine: an idle session pays one timer wait.
-inline void session::watch() {
+SMTPIPE_DECL void io_engine::watch() {
   if (stopped_) return helper_ended();
   const auto now = clock::now();
   const auto due = std::min({read_deadline_, write_deadline_, session_deadline_});
@@ -399,8 +321,7 @@ inline void session::watch() {
       try {
         watch();
       } catch (...) {  // an observer threw: the session ends, the watchdog with it
-        set_error(make_error_code(errc::state_failed));
-        broken_ = true;
+        fail(make_error_code(errc::state_failed));
         stop();
         helper_ended();
       }
@@ -412,28 +333,38 @@ inline void session::watch() {
   if (head_ + 1 == pending_.size() && pending_[head_].kind == command_kind::quit &&
       due != session_deadline_) {
     // A late reply to QUIT is only worth a note: everything else is settled.
-    if (options_.observer) options_.observer->note(*this, "no reply to QUIT");
+    if (options_.observer) options_.observer->note(owner_, "no reply to QUIT");
     pending_.clear();
     head_ = 0;
-  } else if (!error_) {
+  } else if (!owner_.error_) {
     // Name the stage of what is late: the reply due, or the body being written.
     const int late_stage = in_body_                  ? int(stage::sending_body)
                            : head_ < pending_.size() ? int(waiting_stage(pending_[head_].kind))
-                                                     : stage_code();
-    set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
-    result_.error_stage = late_stage;
+                                                     : owner_.stage_code();
+    owner_.set_error(due == session_deadline_ ? errc::session_deadline : errc::timeout);
+    ledger_.result().error_stage = late_stage;
   }
   wake();
   helper_ended();
 }
 
-inline void session::start() {
+// ---- the life of the session ----------------------------------------------------------
+
+SMTPIPE_DECL void io_engine::start(reply_handler on_greeting, int banner_id) {
   reader_paused_ = options_.tls == tls_mode::implicit;
   if (options_.timeouts.session.count() > 0)
     session_deadline_ = clock::now() + options_.timeouts.session;
   // The server speaks first: its greeting is the first reply due, before any state runs.
-  pending_.push_back({{&on_greeting, nullptr, 0}, command_kind::greeting, state_id::banner, true});
+  pending_.push_back({on_greeting, command_kind::greeting, banner_id, true});
   arm_read_deadline();
+}
+
+SMTPIPE_DECL void io_engine::stop() noexcept {
+  stopped_ = true;
+  io_.close();
+  timer_.cancel();
+  wake();
+  park_.cancel();
 }
 
 // ---- TLS ------------------------------------------------------------------------------------
@@ -441,7 +372,7 @@ inline void session::start() {
 // The reader waits here while TLS is negotiated. Bytes already buffered behind the STARTTLS
 // 220 (a whole injected reply or part of a line) are plaintext an attacker could have sent:
 // they are never read as a reply after TLS; the session fails instead (start_tls).
-inline asio::awaitable<bool> session::park_reader() {
+SMTPIPE_DECL asio::awaitable<bool> io_engine::park_reader() {
   using asio::experimental::as_tuple;
   if (in_begin_ < in_end_ || parser_.in_progress()) plaintext_after_starttls_ = true;
   while (reader_paused_ && !stopped_ && !broken_) {
@@ -453,74 +384,42 @@ inline asio::awaitable<bool> session::park_reader() {
   co_return !stopped_ && !broken_;
 }
 
-inline asio::awaitable<std::error_code> session::start_tls() {
-  stamp_entry();
-  if (!options_.tls_provider) co_return make_error_code(errc::tls_not_available);
+SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::start_tls(tls_provider& provider,
+                                                                   std::string_view server_name) {
+  owner_.stamp_entry();
   if (plaintext_after_starttls_) {
     if (options_.observer)
-      options_.observer->note(*this, "plaintext bytes followed the STARTTLS 220: not reading them");
-    set_error(errc::tls_plaintext_injection);
-    broken_ = true;
+      options_.observer->note(owner_,
+                              "plaintext bytes followed the STARTTLS 220: not reading them");
+    fail(errc::tls_plaintext_injection);
     wake();
-    co_return error_;
+    co_return owner_.error_;
   }
   write_deadline_ = clock::now() + options_.timeouts.starttls;
-  const std::error_code ec = co_await io_.start_tls(*options_.tls_provider, server_name_);
+  const std::error_code ec = co_await io_.start_tls(provider, server_name);
   write_deadline_ = clock::time_point::max();
-  result_.tls = io_.tls();
+  ledger_.result().tls = io_.tls();
   if (ec) {
-    set_error(error_ ? error_ : ec, result_.tls.verify_result);
-    broken_ = true;
+    fail(owner_.error_ ? owner_.error_ : ec, ledger_.result().tls.verify_result);
     wake();
-    co_return error_;
+    co_return owner_.error_;
   }
-  reset_capabilities();  // RFC 3207 §4.2: forget what the plaintext EHLO said
   reader_paused_ = false;
   park_.cancel();
   co_return std::error_code{};
 }
 
-inline void session::stop() noexcept {
-  stopped_ = true;
-  io_.close();
-  timer_.cancel();
-  wake();
-  park_.cancel();
-}
+}  // namespace detail
 
-inline void session::finalize() {
-  for (std::size_t m = 0; m < phases_.size(); ++m) {
-    for (std::size_t i = 0; i < phases_[m].size(); ++i) {
-      auto& rr = result_.messages[m].recipients[i];
-      switch (phases_[m][i]) {
-        case phase::decided: break;
-        case phase::not_sent:
-          if (has_session_reply_) {
-            decide(m, i, failure_of(session_reply_), &session_reply_, error_, {});
-            rr.state = result_.error_state;
-          } else {
-            rr.status = delivery_status::transient;
-            rr.error = errc::not_attempted;
-            rr.text = error_ ? "not attempted: " + error_.message() : rr.error.message();
-          }
-          break;
-        case phase::queued:
-        case phase::accepted:
-          decide(m, i, delivery_status::transient, nullptr,
-                 error_ ? error_ : make_error_code(errc::connection_closed),
-                 error_ ? error_.message() : "session ended before the final reply");
-          rr.state = result_.error_state;
-          break;
-        case phase::dot_sent:
-          decide(m, i, delivery_status::unknown, nullptr,
-                 error_ ? error_ : make_error_code(errc::connection_closed),
-                 "no reply to the final \".\": the message may have been delivered");
-          rr.state = "data";
-          rr.state_id = state_id::data;
-          break;
-      }
-    }
-  }
+SMTPIPE_DECL asio::awaitable<std::error_code> session::start_tls() {
+  if (!options_.tls_provider) co_return make_error_code(errc::tls_not_available);
+  if (auto ec = co_await engine_.start_tls(*options_.tls_provider, server_name_)) co_return ec;
+  // RFC 3207 §4.2: forget what the plaintext EHLO said.
+  caps_.clear();
+  esmtp_ = false;
+  pipelining_ = false;
+  ledger_.result().pipelining = false;
+  co_return std::error_code{};
 }
 
 }  // namespace smtpipe

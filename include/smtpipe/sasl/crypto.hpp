@@ -1,8 +1,8 @@
-// smtpipe/tls/crypto.hpp - Thin OpenSSL 3 wrappers for the SASL mechanisms: HMAC, SHA-256,
+// smtpipe/sasl/crypto.hpp - Thin OpenSSL 3 wrappers for the SASL mechanisms: HMAC, SHA-256,
 // PBKDF2, random octets, constant-time comparison and cleansing.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_TLS_CRYPTO_HPP
-#define SMTPIPE_TLS_CRYPTO_HPP
+#ifndef SMTPIPE_SASL_CRYPTO_HPP
+#define SMTPIPE_SASL_CRYPTO_HPP
 
 #include "smtpipe/config.hpp"
 
@@ -18,7 +18,7 @@
 #include <string_view>
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
-#error "smtpipe's OpenSSL-based headers (smtpipe/tls/) need OpenSSL 3.0 or later."
+#error "smtpipe's OpenSSL-based headers (smtpipe/openssl.hpp) need OpenSSL 3.0 or later."
 #endif
 
 namespace smtpipe::detail {
@@ -103,4 +103,4 @@ inline bool constant_time_equal(std::string_view a, std::string_view b) noexcept
 
 }  // namespace smtpipe::detail
 
-#endif  // !SMTPIPE_TLS_CRYPTO_HPP
+#endif  // !SMTPIPE_SASL_CRYPTO_HPP

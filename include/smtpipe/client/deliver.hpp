@@ -1,11 +1,11 @@
-// smtpipe/session/deliver.hpp - Connect and deliver: coroutine and Asio initiating functions.
+// smtpipe/client/deliver.hpp - Connect and deliver: coroutine and Asio initiating functions.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_SESSION_DELIVER_HPP
-#define SMTPIPE_SESSION_DELIVER_HPP
+#ifndef SMTPIPE_CLIENT_DELIVER_HPP
+#define SMTPIPE_CLIENT_DELIVER_HPP
 
+#include "smtpipe/client/registry.hpp"
+#include "smtpipe/client/runner.hpp"
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/registry.hpp"
-#include "smtpipe/session/runner.hpp"
 
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
@@ -167,4 +167,4 @@ auto async_run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_SESSION_DELIVER_HPP
+#endif  // !SMTPIPE_CLIENT_DELIVER_HPP

@@ -1,14 +1,12 @@
-// smtpipe/tls/openssl_provider.hpp - TLS for sessions from OpenSSL: settings and the provider.
+// smtpipe/openssl/tls_provider.hpp - TLS for sessions from OpenSSL: settings and the provider.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_TLS_OPENSSL_PROVIDER_HPP
-#define SMTPIPE_TLS_OPENSSL_PROVIDER_HPP
+#ifndef SMTPIPE_OPENSSL_TLS_PROVIDER_HPP
+#define SMTPIPE_OPENSSL_TLS_PROVIDER_HPP
 
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
+#include "smtpipe/openssl/tls_layer.hpp"
 #include "smtpipe/session/tls_layer.hpp"
-#include "smtpipe/tls/openssl_layer.hpp"
-#include "smtpipe/tls/sasl_cram_md5.hpp"
-#include "smtpipe/tls/sasl_scram_sha256.hpp"
 
 #include <openssl/ssl.h>
 #include <asio/ssl/context.hpp>
@@ -36,8 +34,7 @@ struct tls_settings {
   std::string ciphersuites;  ///< TLS 1.3 suites; empty: default.
 };
 
-/// The OpenSSL `tls_provider`: one client context shared by every session it serves, and the
-/// SASL mechanisms that need cryptography.
+/// The OpenSSL `tls_provider`: one client context shared by every session it serves.
 class openssl_provider final : public tls_provider {
  public:
   explicit openssl_provider(std::shared_ptr<asio::ssl::context> context, tls_verify verify)
@@ -46,14 +43,6 @@ class openssl_provider final : public tls_provider {
   std::unique_ptr<tls_layer> wrap(asio::ip::tcp::socket& socket,
                                   std::string_view server_name) override {
     return std::make_unique<openssl_layer>(context_, socket, std::string(server_name), verify_);
-  }
-
-  /// SCRAM-SHA-256 and CRAM-MD5, which need OpenSSL's cryptography.
-  std::unique_ptr<sasl_mechanism> mechanism(std::string_view name,
-                                            const sasl_credentials& credentials) const override {
-    if (name == "SCRAM-SHA-256") return std::make_unique<sasl_scram_sha256>(credentials);
-    if (name == "CRAM-MD5") return std::make_unique<sasl_cram_md5>(credentials);
-    return nullptr;
   }
 
   asio::ssl::context& context() noexcept { return *context_; }
@@ -93,4 +82,4 @@ inline std::error_code make_openssl_provider(const tls_settings& settings,
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_TLS_OPENSSL_PROVIDER_HPP
+#endif  // !SMTPIPE_OPENSSL_TLS_PROVIDER_HPP

@@ -1,12 +1,13 @@
-// smtpipe/protocol/sasl_plain.hpp - The PLAIN SASL mechanism (RFC 4616).
+// smtpipe/sasl/plain.hpp - The PLAIN SASL mechanism (RFC 4616).
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PROTOCOL_SASL_PLAIN_HPP
-#define SMTPIPE_PROTOCOL_SASL_PLAIN_HPP
+#ifndef SMTPIPE_SASL_PLAIN_HPP
+#define SMTPIPE_SASL_PLAIN_HPP
 
 #include "smtpipe/config.hpp"
 
 #include "smtpipe/error.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
+#include "smtpipe/sasl/registry.hpp"
 
 #include <string>
 #include <string_view>
@@ -62,6 +63,10 @@ class sasl_plain final : public sasl_mechanism {
   state state_ = state::initial;
 };
 
+namespace detail {
+inline const bool sasl_plain_registered = sasl_registry::add({"PLAIN", 2, &make_sasl<sasl_plain>});
+}  // namespace detail
+
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PROTOCOL_SASL_PLAIN_HPP
+#endif  // !SMTPIPE_SASL_PLAIN_HPP

@@ -1,11 +1,11 @@
-// smtpipe/pipeline/registry.hpp - Momentum's C API over a process-wide default state machine.
+// smtpipe/client/registry.hpp - Momentum's C API over a process-wide default state machine.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PIPELINE_REGISTRY_HPP
-#define SMTPIPE_PIPELINE_REGISTRY_HPP
+#ifndef SMTPIPE_CLIENT_REGISTRY_HPP
+#define SMTPIPE_CLIENT_REGISTRY_HPP
 
+#include "smtpipe/client/smtp_state.hpp"
+#include "smtpipe/client/state_machine.hpp"
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/smtp_state.hpp"
-#include "smtpipe/pipeline/state_machine.hpp"
 
 namespace smtpipe {
 
@@ -31,4 +31,4 @@ inline const smtp_state* smtp_get_state_machine() { return default_state_machine
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PIPELINE_REGISTRY_HPP
+#endif  // !SMTPIPE_CLIENT_REGISTRY_HPP

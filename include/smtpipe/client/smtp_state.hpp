@@ -1,7 +1,7 @@
-// smtpipe/pipeline/smtp_state.hpp - A state registered at runtime (Momentum's smtp_state).
+// smtpipe/client/smtp_state.hpp - A state registered at runtime (Momentum's smtp_state).
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PIPELINE_SMTP_STATE_HPP
-#define SMTPIPE_PIPELINE_SMTP_STATE_HPP
+#ifndef SMTPIPE_CLIENT_SMTP_STATE_HPP
+#define SMTPIPE_CLIENT_SMTP_STATE_HPP
 
 #include "smtpipe/config.hpp"
 #include "smtpipe/pipeline/transition.hpp"
@@ -47,4 +47,4 @@ struct smtp_state {
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PIPELINE_SMTP_STATE_HPP
+#endif  // !SMTPIPE_CLIENT_SMTP_STATE_HPP

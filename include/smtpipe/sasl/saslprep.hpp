@@ -1,7 +1,7 @@
-// smtpipe/protocol/saslprep.hpp - SASLprep (RFC 4013), for the ASCII and Latin-1 subset.
+// smtpipe/sasl/saslprep.hpp - SASLprep (RFC 4013), for the ASCII and Latin-1 subset.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PROTOCOL_SASLPREP_HPP
-#define SMTPIPE_PROTOCOL_SASLPREP_HPP
+#ifndef SMTPIPE_SASL_SASLPREP_HPP
+#define SMTPIPE_SASL_SASLPREP_HPP
 
 #include "smtpipe/config.hpp"
 
@@ -146,4 +146,4 @@ inline std::error_code saslprep(std::string_view in, std::string& out) {
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PROTOCOL_SASLPREP_HPP
+#endif  // !SMTPIPE_SASL_SASLPREP_HPP

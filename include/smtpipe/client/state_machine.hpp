@@ -1,12 +1,12 @@
-// smtpipe/pipeline/state_machine.hpp - The runtime pipeline: states registered while running.
+// smtpipe/client/state_machine.hpp - The runtime pipeline: states registered while running.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PIPELINE_STATE_MACHINE_HPP
-#define SMTPIPE_PIPELINE_STATE_MACHINE_HPP
+#ifndef SMTPIPE_CLIENT_STATE_MACHINE_HPP
+#define SMTPIPE_CLIENT_STATE_MACHINE_HPP
 
+#include "smtpipe/client/make_state.hpp"
+#include "smtpipe/client/smtp_state.hpp"
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/make_state.hpp"
 #include "smtpipe/pipeline/pipeline.hpp"
-#include "smtpipe/pipeline/smtp_state.hpp"
 #include "smtpipe/pipeline/state_id.hpp"
 #include "smtpipe/states/builtin_states.hpp"
 
@@ -168,4 +168,4 @@ class state_machine {
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PIPELINE_STATE_MACHINE_HPP
+#endif  // !SMTPIPE_CLIENT_STATE_MACHINE_HPP

@@ -1,14 +1,15 @@
-// smtpipe/session/runner.hpp - Runs a flattened pipeline (static or runtime) over a session.
+// smtpipe/client/runner.hpp - Runs a flattened pipeline (static or runtime) over a session.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_SESSION_RUNNER_HPP
-#define SMTPIPE_SESSION_RUNNER_HPP
+#ifndef SMTPIPE_CLIENT_RUNNER_HPP
+#define SMTPIPE_CLIENT_RUNNER_HPP
 
+#include "smtpipe/client/make_state.hpp"
+#include "smtpipe/client/smtp_state.hpp"
+#include "smtpipe/client/state_machine.hpp"
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/make_state.hpp"
 #include "smtpipe/pipeline/pipeline.hpp"
-#include "smtpipe/pipeline/smtp_state.hpp"
 #include "smtpipe/pipeline/state.hpp"
-#include "smtpipe/pipeline/state_machine.hpp"
+#include "smtpipe/session/detail/session_control.hpp"
 #include "smtpipe/session/session.hpp"
 #include "smtpipe/states/builtin_states.hpp"
 
@@ -30,76 +31,6 @@ namespace smtpipe {
 
 namespace detail {
 
-/// What the runner needs of one state, whichever path registered it: plain function
-/// pointers and a context (null for static states, the `smtp_state` for runtime ones).
-struct state_entry {
-  int id = -1;
-  std::string_view name;
-  int init_local_state = 0;
-  bool (*applies)(const session&, const void*) = nullptr;
-  asio::awaitable<transition> (*run)(session&, const void*) = nullptr;
-  int (*tostage)(const session&, const void*) = nullptr;
-  const char* (*tostring)(int) = nullptr;
-  const void* context = nullptr;
-};
-
-struct runner_access {
-  static void enter(session& s, const state_entry& e) {
-    s.state_id_ = e.id;
-    s.state_name_ = e.name;
-    s.local_state_ = e.init_local_state;
-    s.state_closure_ = nullptr;
-    s.entry_stamped_ = false;
-    s.stage_fn_ = e.tostage;
-    s.stage_ctx_ = e.context;
-    s.tostring_fn_ = e.tostring;
-    s.has_request_ = false;
-    if (s.options_.observer) {
-      s.stamp_entry();
-      s.options_.observer->state_entered(s, e.id, e.name);
-    }
-  }
-  static transition leave(session& s, const state_entry& e, transition t) {
-    if (t.what() == transition::kind::next && s.has_request_) t = s.requested_;
-    s.has_request_ = false;
-    if (s.options_.observer) s.options_.observer->state_left(s, e.id, t);
-    s.state_closure_ = nullptr;
-    return t;
-  }
-  static void set_closure(session& s, void* closure) noexcept { s.state_closure_ = closure; }
-  static void note(session& s, std::string_view text) {
-    if (s.options_.observer) s.options_.observer->note(s, text);
-  }
-  static void skipped(session& s, const state_entry& e) {
-    if (s.options_.observer) s.options_.observer->state_skipped(s, e.id, e.name);
-  }
-  static void broken(session& s, std::error_code ec) {
-    s.set_error(ec);
-    s.broken_ = true;
-  }
-  static std::error_code prepare(session& s) { return s.prepare(); }
-  static void start(session& s) { s.start(); }
-  static void stop(session& s) noexcept { s.stop(); }
-  static asio::awaitable<void> reader(session& s) { return s.reader(); }
-  /// Starts the reader (spawned, its end reported to `ended`) and the watchdog beside the
-  /// states, and waits for both to end once `stop()` was called.
-  template <class Ended>
-  static void start_helpers(session& s, const asio::any_io_executor& executor, Ended ended) {
-    s.helpers_ = 2;
-    asio::co_spawn(executor, s.reader(), std::move(ended));
-    s.watch();
-  }
-  static void helper_ended(session& s) { s.helper_ended(); }
-  static asio::awaitable<void> helpers_ended(session& s) {
-    while (s.helpers_ > 0) co_await s.wait_for_wake();
-  }
-  static session_result take_result(session& s) {
-    s.finalize();
-    return std::move(s.result_);
-  }
-  static void set_names(session& s, std::span<const std::string_view> names) { s.names_ = names; }
-};
-
 // ---- static states ----------------------------------------------------------------------------
 
 // A state type with data gets its closure on the coroutine frame of `run_static`, for the
@@ -109,21 +40,17 @@ struct runner_access {
 template <class S>
 asio::awaitable<transition> run_static(session& s, const void*) {
   S closure = make_closure<S>(s);
-  runner_access::set_closure(s, &closure);
+  session_control::set_closure(s, &closure);
   co_return co_await closure.run(s);
 }
 template <class S>
 asio::awaitable<transition> run_static_shared(session& s, const void*) {
-  runner_access::set_closure(s, &shared_instance<S>);
+  session_control::set_closure(s, &shared_instance<S>);
   return shared_instance<S>.run(s);
 }
 template <class S>
 bool applies_static(const session& s, const void*) {
   return state_applies<S>(s);
-}
-template <class S>
-int tostage_static(const session& s, const void*) {
-  return state_stage(static_cast<const S*>(s.state_closure()), s);
 }
 
 template <class S>
@@ -132,9 +59,10 @@ constexpr state_entry static_entry(int id) {
   return {id,
           S::name,
           state_init_local_state<S>(),
+          state_default_stage<S>(),
           has_applies<S> ? &applies_static<S> : nullptr,  // none: always entered
           shared_closure<S> ? &run_static_shared<S> : &run_static<S>,
-          &tostage_static<S>,
+          nullptr,  // the stage is `S::stage` until the state sets another
           &default_tostring,
           nullptr};
 }
@@ -181,7 +109,7 @@ struct static_table {
 // A state with `free` runs inside a coroutine that releases its closure however it ends.
 inline asio::awaitable<transition> run_runtime_freed(session& s, const smtp_state* st) {
   void* closure = st->setup ? st->setup(s, st->closure) : nullptr;
-  runner_access::set_closure(s, closure);
+  session_control::set_closure(s, closure);
   std::exception_ptr failure;
   transition t = transition::next();
   try {
@@ -198,11 +126,11 @@ inline asio::awaitable<transition> run_runtime(session& s, const void* context) 
   const auto* st = static_cast<const smtp_state*>(context);
   if (st->free) return run_runtime_freed(s, st);
   void* closure = st->setup ? st->setup(s, st->closure) : nullptr;
-  runner_access::set_closure(s, closure);
+  session_control::set_closure(s, closure);
   if (closure && st->setup != &closure_as_state)  // Momentum's warning, given on entry
-    runner_access::note(s, "state_closure defined but free func not defined for state " +
-                               std::to_string(st->id) + " name " + st->name +
-                               " which causes a leak");
+    session_control::note(s, "state_closure defined but free func not defined for state " +
+                                 std::to_string(st->id) + " name " + st->name +
+                                 " which causes a leak");
   return st->callback(s, st->closure);
 }
 inline bool applies_runtime(const session& s, const void* context) {
@@ -223,8 +151,8 @@ class runtime_table {
     entries_.reserve(snapshot_->states.size());
     names_.reserve(snapshot_->states.size());
     for (const auto& st : snapshot_->states) {
-      entries_.push_back({st.id, st.name, st.init_local_state, &applies_runtime, &run_runtime,
-                          &tostage_runtime, st.tostring, &st});
+      entries_.push_back({st.id, st.name, st.init_local_state, int(stage::unknown),
+                          &applies_runtime, &run_runtime, &tostage_runtime, st.tostring, &st});
       names_.push_back(st.name);
     }
   }
@@ -265,21 +193,21 @@ asio::awaitable<void> run_states(session& s, const Table& table) {
   while (position < end) {
     const state_entry& e = table.at(position);
     if (e.applies && !e.applies(s, e.context)) {
-      runner_access::skipped(s, e);
+      session_control::skipped(s, e);
       ++position;
       continue;
     }
-    runner_access::enter(s, e);
+    session_control::enter(s, e);
     transition t = transition::next();
     try {
       t = co_await e.run(s, e.context);
     } catch (const std::system_error& ex) {
-      runner_access::broken(s, ex.code());
+      session_control::broken(s, ex.code());
       t = transition::fail_session();
     } catch (const std::exception& ex) {
       t = s.fail_session(errc::state_failed, ex.what());
     }
-    t = runner_access::leave(s, e, t);
+    t = session_control::leave(s, e, t);
     if (s.error() && t.what() != transition::kind::close) t = transition::fail_session();
     switch (t.what()) {
       case transition::kind::next: ++position; break;
@@ -312,7 +240,7 @@ asio::awaitable<void> run_and_stop(session& s, const Table& table) {
   std::error_code handshake;
   if (s.options().tls == tls_mode::implicit) handshake = co_await s.start_tls();
   if (!handshake) co_await run_states(s, table);
-  runner_access::stop(s);
+  session_control::stop(s);
 }
 
 /// Runs the states in this coroutine, the session's reader (spawned) and its watchdog (a
@@ -330,25 +258,25 @@ asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
       } catch (const std::system_error& ex) {
         ec = ex.code();
       } catch (...) {}
-      runner_access::broken(s, ec);
-      runner_access::stop(s);
+      session_control::broken(s, ec);
+      session_control::stop(s);
     }
-    runner_access::helper_ended(s);
+    session_control::helper_ended(s);
   };
-  runner_access::start_helpers(s, co_await asio::this_coro::executor, reader_ended);
+  session_control::start_helpers(s, co_await asio::this_coro::executor, reader_ended);
   std::exception_ptr failure;
   try {
     co_await run_and_stop(s, table);
   } catch (const std::system_error& ex) {
-    runner_access::broken(s, ex.code());
+    session_control::broken(s, ex.code());
   } catch (...) {
     failure = std::current_exception();
   }
-  runner_access::stop(s);
+  session_control::stop(s);
   // Wait for both whatever happens, cancellation included: they reference the session.
   co_await asio::this_coro::reset_cancellation_state();
   co_await asio::this_coro::throw_if_cancelled(false);
-  co_await runner_access::helpers_ended(s);
+  co_await session_control::helpers_ended(s);
   if (failure) std::rethrow_exception(failure);
 }
 
@@ -360,19 +288,19 @@ asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table ta
                                           session_options options, Connect connect) {
   transport io(std::move(socket));
   session s(io, options, messages);
-  runner_access::set_names(s, table.names());
-  if (auto ec = runner_access::prepare(s)) {
-    runner_access::broken(s, ec);
+  session_control::set_names(s, table.names());
+  if (auto ec = session_control::prepare(s)) {
+    session_control::broken(s, ec);
   } else if (auto cec = co_await connect(io.socket())) {
-    runner_access::broken(s, cec);
+    session_control::broken(s, cec);
   } else {
     std::error_code ignored;
     io.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-    runner_access::start(s);
+    session_control::start(s);
     co_await run_beside_reader(s, table);
   }
-  runner_access::stop(s);
-  co_return runner_access::take_result(s);
+  session_control::stop(s);
+  co_return session_control::take_result(s);
 }
 
 struct already_connected {
@@ -399,4 +327,4 @@ asio::awaitable<session_result> run_session(asio::ip::tcp::socket socket, const 
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_SESSION_RUNNER_HPP
+#endif  // !SMTPIPE_CLIENT_RUNNER_HPP

@@ -1,7 +1,7 @@
-// smtpipe/protocol/sasl_mechanism.hpp - The interface of a SASL client mechanism (RFC 4422).
+// smtpipe/sasl/mechanism.hpp - The interface of a SASL client mechanism (RFC 4422).
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PROTOCOL_SASL_MECHANISM_HPP
-#define SMTPIPE_PROTOCOL_SASL_MECHANISM_HPP
+#ifndef SMTPIPE_SASL_MECHANISM_HPP
+#define SMTPIPE_SASL_MECHANISM_HPP
 
 #include "smtpipe/config.hpp"
 
@@ -66,4 +66,4 @@ inline void wipe(std::string& s) noexcept {
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PROTOCOL_SASL_MECHANISM_HPP
+#endif  // !SMTPIPE_SASL_MECHANISM_HPP

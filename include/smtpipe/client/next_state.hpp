@@ -1,10 +1,10 @@
-// smtpipe/session/next_state.hpp - Momentum's smtp_next_state over a session.
+// smtpipe/client/next_state.hpp - Momentum's smtp_next_state over a session.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_SESSION_NEXT_STATE_HPP
-#define SMTPIPE_SESSION_NEXT_STATE_HPP
+#ifndef SMTPIPE_CLIENT_NEXT_STATE_HPP
+#define SMTPIPE_CLIENT_NEXT_STATE_HPP
 
+#include "smtpipe/client/smtp_state.hpp"
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/smtp_state.hpp"
 #include "smtpipe/session/session.hpp"
 
 struct timeval;
@@ -23,4 +23,4 @@ inline void smtp_next_state(session& s, const smtp_state* state, const ::timeval
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_SESSION_NEXT_STATE_HPP
+#endif  // !SMTPIPE_CLIENT_NEXT_STATE_HPP

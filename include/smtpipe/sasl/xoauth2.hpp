@@ -1,12 +1,13 @@
-// smtpipe/protocol/sasl_xoauth2.hpp - Google's XOAUTH2 SASL mechanism (OAuth 2.0 bearer token).
+// smtpipe/sasl/xoauth2.hpp - Google's XOAUTH2 SASL mechanism (OAuth 2.0 bearer token).
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PROTOCOL_SASL_XOAUTH2_HPP
-#define SMTPIPE_PROTOCOL_SASL_XOAUTH2_HPP
+#ifndef SMTPIPE_SASL_XOAUTH2_HPP
+#define SMTPIPE_SASL_XOAUTH2_HPP
 
 #include "smtpipe/config.hpp"
 
 #include "smtpipe/error.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
+#include "smtpipe/sasl/registry.hpp"
 
 #include <string>
 #include <string_view>
@@ -87,6 +88,11 @@ class sasl_xoauth2 final : public sasl_mechanism {
   state state_ = state::initial;
 };
 
+namespace detail {
+inline const bool sasl_xoauth2_registered =
+    sasl_registry::add({"XOAUTH2", 0, &make_sasl<sasl_xoauth2>});
+}  // namespace detail
+
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PROTOCOL_SASL_XOAUTH2_HPP
+#endif  // !SMTPIPE_SASL_XOAUTH2_HPP

@@ -1,16 +1,17 @@
-// smtpipe/tls/sasl_scram_sha256.hpp - The SCRAM-SHA-256 SASL mechanism (RFC 7677, RFC 5802),
+// smtpipe/sasl/scram_sha256.hpp - The SCRAM-SHA-256 SASL mechanism (RFC 7677, RFC 5802),
 // with OpenSSL.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_TLS_SASL_SCRAM_SHA256_HPP
-#define SMTPIPE_TLS_SASL_SCRAM_SHA256_HPP
+#ifndef SMTPIPE_SASL_SCRAM_SHA256_HPP
+#define SMTPIPE_SASL_SCRAM_SHA256_HPP
 
 #include "smtpipe/config.hpp"
 
 #include "smtpipe/error.hpp"
 #include "smtpipe/protocol/base64.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
-#include "smtpipe/protocol/saslprep.hpp"
-#include "smtpipe/tls/crypto.hpp"
+#include "smtpipe/sasl/crypto.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
+#include "smtpipe/sasl/registry.hpp"
+#include "smtpipe/sasl/saslprep.hpp"
 
 #include <array>
 #include <cstddef>
@@ -300,6 +301,11 @@ class sasl_scram_sha256 final : public sasl_mechanism {
   state state_ = state::initial;
 };
 
+namespace detail {
+inline const bool sasl_scram_sha256_registered =
+    sasl_registry::add({"SCRAM-SHA-256", 4, &make_sasl<sasl_scram_sha256>});
+}  // namespace detail
+
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_TLS_SASL_SCRAM_SHA256_HPP
+#endif  // !SMTPIPE_SASL_SCRAM_SHA256_HPP

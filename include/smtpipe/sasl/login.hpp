@@ -1,12 +1,13 @@
-// smtpipe/protocol/sasl_login.hpp - The LOGIN SASL mechanism (draft-murchison-sasl-login).
+// smtpipe/sasl/login.hpp - The LOGIN SASL mechanism (draft-murchison-sasl-login).
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PROTOCOL_SASL_LOGIN_HPP
-#define SMTPIPE_PROTOCOL_SASL_LOGIN_HPP
+#ifndef SMTPIPE_SASL_LOGIN_HPP
+#define SMTPIPE_SASL_LOGIN_HPP
 
 #include "smtpipe/config.hpp"
 
 #include "smtpipe/error.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
+#include "smtpipe/sasl/registry.hpp"
 
 #include <string>
 #include <string_view>
@@ -75,6 +76,10 @@ class sasl_login final : public sasl_mechanism {
   state state_ = state::want_user;
 };
 
+namespace detail {
+inline const bool sasl_login_registered = sasl_registry::add({"LOGIN", 1, &make_sasl<sasl_login>});
+}  // namespace detail
+
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PROTOCOL_SASL_LOGIN_HPP
+#endif  // !SMTPIPE_SASL_LOGIN_HPP

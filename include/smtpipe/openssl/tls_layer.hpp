@@ -1,7 +1,7 @@
-// smtpipe/tls/openssl_layer.hpp - A TLS layer over a session's socket, with OpenSSL through Asio.
+// smtpipe/openssl/tls_layer.hpp - A TLS layer over a session's socket, with OpenSSL through Asio.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_TLS_OPENSSL_LAYER_HPP
-#define SMTPIPE_TLS_OPENSSL_LAYER_HPP
+#ifndef SMTPIPE_OPENSSL_TLS_LAYER_HPP
+#define SMTPIPE_OPENSSL_TLS_LAYER_HPP
 
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
@@ -111,4 +111,4 @@ class openssl_layer final : public tls_layer {
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_TLS_OPENSSL_LAYER_HPP
+#endif  // !SMTPIPE_OPENSSL_TLS_LAYER_HPP

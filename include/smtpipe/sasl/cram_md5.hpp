@@ -1,13 +1,14 @@
-// smtpipe/tls/sasl_cram_md5.hpp - The CRAM-MD5 SASL mechanism (RFC 2195), with OpenSSL.
+// smtpipe/sasl/cram_md5.hpp - The CRAM-MD5 SASL mechanism (RFC 2195), with OpenSSL.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_TLS_SASL_CRAM_MD5_HPP
-#define SMTPIPE_TLS_SASL_CRAM_MD5_HPP
+#ifndef SMTPIPE_SASL_CRAM_MD5_HPP
+#define SMTPIPE_SASL_CRAM_MD5_HPP
 
 #include "smtpipe/config.hpp"
 
 #include "smtpipe/error.hpp"
-#include "smtpipe/protocol/sasl_mechanism.hpp"
-#include "smtpipe/tls/crypto.hpp"
+#include "smtpipe/sasl/crypto.hpp"
+#include "smtpipe/sasl/mechanism.hpp"
+#include "smtpipe/sasl/registry.hpp"
 
 #include <string>
 #include <string_view>
@@ -78,6 +79,11 @@ class sasl_cram_md5 final : public sasl_mechanism {
   state state_ = state::initial;
 };
 
+namespace detail {
+inline const bool sasl_cram_md5_registered =
+    sasl_registry::add({"CRAM-MD5", 3, &make_sasl<sasl_cram_md5>});
+}  // namespace detail
+
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_TLS_SASL_CRAM_MD5_HPP
+#endif  // !SMTPIPE_SASL_CRAM_MD5_HPP

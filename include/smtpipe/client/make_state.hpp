@@ -1,10 +1,10 @@
-// smtpipe/pipeline/make_state.hpp - A runtime smtp_state made from a static state type.
+// smtpipe/client/make_state.hpp - A runtime smtp_state made from a static state type.
 // SPDX-License-Identifier: BSL-1.0
-#ifndef SMTPIPE_PIPELINE_MAKE_STATE_HPP
-#define SMTPIPE_PIPELINE_MAKE_STATE_HPP
+#ifndef SMTPIPE_CLIENT_MAKE_STATE_HPP
+#define SMTPIPE_CLIENT_MAKE_STATE_HPP
 
+#include "smtpipe/client/smtp_state.hpp"
 #include "smtpipe/config.hpp"
-#include "smtpipe/pipeline/smtp_state.hpp"
 #include "smtpipe/pipeline/stage.hpp"
 #include "smtpipe/pipeline/state.hpp"
 #include "smtpipe/session/session.hpp"
@@ -34,9 +34,7 @@ struct runtime_adapter {
     return static_cast<S*>(s.state_closure())->run(s);
   }
   static void free(session&, void* state_closure, void*) { delete static_cast<S*>(state_closure); }
-  static int tostage(const session& s, void*) {
-    return state_stage(static_cast<const S*>(s.state_closure()), s);
-  }
+  static int tostage(const session&, void*) { return state_default_stage<S>(); }
   static bool applies(const session& s, void*) { return state_applies<S>(s); }
 };
 
@@ -67,4 +65,4 @@ smtp_state make_state() {
 
 }  // namespace smtpipe
 
-#endif  // !SMTPIPE_PIPELINE_MAKE_STATE_HPP
+#endif  // !SMTPIPE_CLIENT_MAKE_STATE_HPP

@@ -1,0 +1,111 @@
+// smtpipe/session/detail/builtin_steps.hpp - The session operations only built-in states use.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_DETAIL_BUILTIN_STEPS_HPP
+#define SMTPIPE_SESSION_DETAIL_BUILTIN_STEPS_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/protocol/command.hpp"
+#include "smtpipe/session/session.hpp"
+
+#include <asio/awaitable.hpp>
+
+#include <cstddef>
+#include <string>
+#include <system_error>
+
+namespace smtpipe::detail {
+
+/// The steps of the built-in states that change what a custom state only reads: the
+/// capabilities, the transactions, the body, authentication. Not part of the state-author
+/// API: a custom state that needs one of these is a built-in state in disguise.
+struct builtin_steps {
+  // ---- EHLO, STARTTLS, AUTH, QUIT -----------------------------------------------------------
+
+  /// Records the capabilities of a successful EHLO/LHLO and whether to pipeline.
+  static void set_capabilities(session& s, const reply& ehlo_reply) {
+    s.caps_ = capabilities::parse(ehlo_reply);
+    s.esmtp_ = true;
+    s.pipelining_ = s.options_.pipelining && s.caps_.pipelining();
+    s.ledger_.result().esmtp = true;
+    s.ledger_.result().pipelining = s.pipelining_;
+  }
+  /// Forgets what EHLO taught (before EHLO, and so after HELO).
+  static void reset_capabilities(session& s) noexcept {
+    s.caps_.clear();
+    s.esmtp_ = false;
+    s.pipelining_ = false;
+    s.ledger_.result().pipelining = false;
+  }
+  /// Opportunistic TLS failed here: a fresh plaintext connection may follow.
+  static void set_tls_fallback(session& s, std::error_code why) noexcept {
+    s.ledger_.result().tls_fallback_reason = why;
+  }
+  static void set_authenticated(session& s) noexcept { s.ledger_.result().authenticated = true; }
+  /// The connection can still carry a polite QUIT: no I/O, protocol or timeout error, no 421.
+  static bool can_quit(const session& s) noexcept { return s.can_quit(); }
+
+  // ---- transactions -----------------------------------------------------------------------
+
+  /// Starts the next transaction; false if none is left.
+  static bool begin_transaction(session& s) noexcept { return s.usable() && s.ledger_.begin(); }
+  /// Queues MAIL FROM for the current transaction with the parameters the server supports;
+  /// a parameter the server cannot take is an error and nothing is queued.
+  static std::error_code queue_mail(session& s) {
+    mail_parameters p;
+    if (auto ec = s.ledger_.mail_parameters(s.caps_, p)) return ec;
+    const message& msg = s.ledger_.messages()[s.ledger_.current().message];
+    auto ec = s.queue(command_kind::mail, {&on_mail, nullptr, 0}, format_mail_from, msg.sender, p);
+    if (!ec) s.ledger_.mail_queued();
+    return ec;
+  }
+  /// The reply to MAIL when it was not positive.
+  static const reply& mail_reply(const session& s) noexcept { return s.ledger_.mail_reply(); }
+  static std::error_code check_rcpt_parameters(const session& s) {
+    return s.ledger_.check_rcpt_parameters(s.caps_);
+  }
+  /// Queues RCPT TO for recipient `i` of the current message.
+  static std::error_code queue_rcpt(session& s, std::size_t i) {
+    auto ec = s.queue(command_kind::rcpt, {&on_rcpt, nullptr, i},
+                      [&](std::string& out) { return s.ledger_.format_rcpt(out, i, s.caps_); });
+    if (!ec) s.ledger_.rcpt_queued(i);
+    return ec;
+  }
+  /// Streams the body of the current transaction (after a 354), dot-stuffed, then queues the
+  /// final "." whose reply decides its recipients.
+  static asio::awaitable<std::error_code> send_body(session& s) {
+    const message& msg = s.ledger_.messages()[s.ledger_.current().message];
+    return s.engine_.send_body(msg.body, {&on_dot, nullptr, 0}, s.state_id_);
+  }
+  /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1).
+  static std::error_code queue_empty_dot(session& s) {
+    return s.engine_.append_empty_dot(s.state_id_);
+  }
+  /// MAIL was queued for a transaction that ended without its final "." (RFC 5321
+  /// §4.1.1.5: RSET before the next one).
+  static bool transaction_needs_reset(const session& s) noexcept { return s.ledger_.needs_reset(); }
+  static std::error_code queue_rset(session& s) {
+    s.ledger_.reset_queued();
+    return s.queue(command_kind::rset, {&on_rset, nullptr, 0}, format_rset);
+  }
+
+ private:
+  static transaction_ledger::decider decider(const session& s) noexcept { return {s.decider_, {}}; }
+  static void on_mail(session& s, const reply& r, void*, std::size_t) { s.ledger_.on_mail(r); }
+  static void on_rcpt(session& s, const reply& r, void*, std::size_t i) {
+    s.ledger_.on_rcpt(r, i, decider(s));
+  }
+  static void on_dot(session& s, const reply& r, void*, std::size_t) {
+    s.ledger_.on_dot(r, decider(s));
+  }
+  static void on_rset(session& s, const reply& r, void*, std::size_t) {
+    if (r.positive()) return;
+    // The server's state is unknown (the commands pipelined behind RSET may have opened a
+    // transaction, even DATA): drop the connection, never add QUIT behind them.
+    s.engine_.set_broken();
+    s.set_error(errc::unexpected_reply, r.sanitized_text());
+  }
+};
+
+}  // namespace smtpipe::detail
+
+#endif  // !SMTPIPE_SESSION_DETAIL_BUILTIN_STEPS_HPP

@@ -1,0 +1,117 @@
+// smtpipe/session/detail/session_control.hpp - What the runner does to a session.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_DETAIL_SESSION_CONTROL_HPP
+#define SMTPIPE_SESSION_DETAIL_SESSION_CONTROL_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/protocol/address.hpp"
+#include "smtpipe/session/session.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace smtpipe::detail {
+
+/// What the runner needs of one state, whichever path registered it: plain function
+/// pointers and a context (null for static states, the `smtp_state` for runtime ones).
+struct state_entry {
+  int id = -1;
+  std::string_view name;
+  int init_local_state = 0;
+  int stage = 0;  ///< The default stage code (22, unknown, unless the state type names one).
+  bool (*applies)(const session&, const void*) = nullptr;
+  asio::awaitable<transition> (*run)(session&, const void*) = nullptr;
+  int (*tostage)(const session&, const void*) = nullptr;  ///< Runtime states only.
+  const char* (*tostring)(int) = nullptr;
+  const void* context = nullptr;
+};
+
+/// The runner's side of a session: its life (prepare, start, stop, result) and the entry
+/// into and exit from each state.
+struct session_control {
+  /// Validates the configuration and every message; the error when nothing can be sent.
+  static std::error_code prepare(session& s) {
+    if (auto ec = validate_domain(s.options_.helo_name, false)) return ec;
+    const auto& o = s.options_;
+    if (o.tls != tls_mode::none && !o.tls_provider) return errc::tls_not_available;
+    if (o.tls != tls_mode::none && s.server_name_.empty()) return errc::invalid_domain;
+    if (o.auth) {
+      // No SASL identity holds a NUL (RFC 4422 §3.4.1, RFC 4616 §2): refused before
+      // connecting, whichever mechanism the server will offer.
+      const sasl_credentials& c = o.auth->credentials;
+      const auto has_nul = [](std::string_view v) { return v.find('\0') != v.npos; };
+      if (c.user.empty() || has_nul(c.user) || has_nul(c.authzid)) return errc::invalid_argument;
+    }
+    return s.ledger_.prepare();
+  }
+  static void set_names(session& s, std::span<const std::string_view> names) noexcept {
+    s.ledger_.set_names(names);
+  }
+  /// Makes the greeting the first reply due and starts the session clock.
+  static void start(session& s) { s.engine_.start({&on_greeting, nullptr, 0}, state_id::banner); }
+  template <class Ended>
+  static void start_helpers(session& s, const asio::any_io_executor& executor, Ended ended) {
+    s.engine_.start_helpers(executor, std::move(ended));
+  }
+  static void helper_ended(session& s) noexcept { s.engine_.helper_ended(); }
+  static asio::awaitable<void> helpers_ended(session& s) { return s.engine_.helpers_ended(); }
+  static void stop(session& s) noexcept { s.engine_.stop(); }
+  /// Records `ec` and drops the connection without QUIT.
+  static void broken(session& s, std::error_code ec) {
+    s.set_error(ec);
+    s.engine_.set_broken();
+  }
+  static void note(session& s, std::string_view text) {
+    if (s.options_.observer) s.options_.observer->note(s, text);
+  }
+  static void set_closure(session& s, void* closure) noexcept { s.state_closure_ = closure; }
+
+  static void enter(session& s, const state_entry& e) {
+    s.state_id_ = e.id;
+    s.state_name_ = e.name;
+    s.local_state_ = e.init_local_state;
+    s.state_closure_ = nullptr;
+    s.entry_stamped_ = false;
+    s.stage_ = e.stage;
+    s.stage_set_ = false;
+    s.stage_fn_ = e.tostage;
+    s.stage_ctx_ = e.context;
+    s.tostring_fn_ = e.tostring;
+    s.has_request_ = false;
+    if (s.options_.observer) {
+      s.stamp_entry();
+      s.options_.observer->state_entered(s, e.id, e.name);
+    }
+  }
+  static transition leave(session& s, const state_entry& e, transition t) {
+    if (t.what() == transition::kind::next && s.has_request_) t = s.requested_;
+    s.has_request_ = false;
+    if (s.options_.observer) s.options_.observer->state_left(s, e.id, t);
+    s.state_closure_ = nullptr;
+    return t;
+  }
+  static void skipped(session& s, const state_entry& e) {
+    if (s.options_.observer) s.options_.observer->state_skipped(s, e.id, e.name);
+  }
+
+  /// Decides every recipient still open and hands the result over.
+  static session_result take_result(session& s) {
+    s.ledger_.finalize(s.error_, s.has_session_reply_ ? &s.session_reply_ : nullptr);
+    return std::move(s.ledger_.result());
+  }
+
+ private:
+  static void on_greeting(session& s, const reply& r, void*, std::size_t) {
+    s.greeting_ = r;
+    s.ledger_.result().greeting = r.sanitized_text();
+  }
+};
+
+}  // namespace smtpipe::detail
+
+#endif  // !SMTPIPE_SESSION_DETAIL_SESSION_CONTROL_HPP

@@ -1,0 +1,156 @@
+// smtpipe/session/impl/transaction_ledger.hpp - Bodies of the transaction ledger.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_SESSION_IMPL_TRANSACTION_LEDGER_HPP
+#define SMTPIPE_SESSION_IMPL_TRANSACTION_LEDGER_HPP
+
+#include "smtpipe/session/detail/transaction_ledger.hpp"
+
+namespace smtpipe::detail {
+
+SMTPIPE_DECL std::error_code transaction_ledger::prepare() {
+  info_.resize(messages_.size());
+  std::error_code first;
+  bool any = messages_.empty();
+  for (std::size_t m = 0; m < messages_.size(); ++m) {
+    if (auto ec = validate(m)) {
+      result_.messages[m].error = ec;
+      for (std::size_t i = 0; i < phases_[m].size(); ++i)
+        decide(m, i, delivery_status::permanent, nullptr, ec, ec.message(), {});
+      if (!first) first = ec;
+    } else {
+      any = true;
+    }
+  }
+  return any ? std::error_code{} : first;
+}
+
+SMTPIPE_DECL std::error_code transaction_ledger::mail_parameters(
+    const capabilities& caps, smtpipe::mail_parameters& p) const {
+  const message_info& info = info_[tx_.message];
+  p = messages_[tx_.message].params;
+  if (caps.has("SIZE")) {
+    if (!p.size) p.size = info.size;
+    const auto limit = caps.size_limit();
+    if (limit && *limit > 0 && p.size && *p.size > *limit) return errc::message_too_big;
+  } else {
+    p.size.reset();
+  }
+  if (info.utf8) {
+    if (!caps.smtputf8()) return errc::extension_not_supported;
+    p.smtputf8 = true;
+  }
+  if (p.body == body_type::eight_bit_mime && !caps.eightbitmime())
+    return errc::extension_not_supported;
+  if (p.body == body_type::binary_mime) return errc::extension_not_supported;
+  if (!caps.dsn()) {  // DSN parameters are dropped, as Postfix does, when DSN is absent.
+    p.ret = dsn_ret::unspecified;
+    p.envid.clear();
+  }
+  for (const auto& e : p.extra)
+    if (!caps.has(e.keyword)) return errc::extension_not_supported;
+  return {};
+}
+
+SMTPIPE_DECL void transaction_ledger::on_rcpt(const reply& r, std::size_t i, decider who) {
+  ++tx_.answered;
+  const bool mail_accepted =
+      tx_.mail_code != 0 && disposition_of(tx_.mail_code) == disposition::positive;
+  if (r.positive() && mail_accepted) {
+    phases_[tx_.message][i] = phase::accepted;
+    ++tx_.accepted;
+    auto& rr = result_.messages[tx_.message].recipients[i];
+    rr.code = r.code;
+    rr.enhanced = r.enhanced;
+    rr.text = r.sanitized_text();
+  } else if (!mail_accepted) {
+    // MAIL was refused, so no transaction exists: the MAIL reply decides, whatever RCPT
+    // got (a 503 "need MAIL first" says nothing about the recipient).
+    decide(tx_.message, i, failure_of(mail_reply_), &mail_reply_, {}, {}, who);
+  } else {
+    decide(tx_.message, i, failure_of(r), &r, {}, {}, who);
+  }
+}
+
+SMTPIPE_DECL void transaction_ledger::finalize(std::error_code error, const reply* session_reply) {
+  const std::string& error_state = result_.error_state;
+  for (std::size_t m = 0; m < phases_.size(); ++m) {
+    for (std::size_t i = 0; i < phases_[m].size(); ++i) {
+      auto& rr = result_.messages[m].recipients[i];
+      switch (phases_[m][i]) {
+        case phase::decided: break;
+        case phase::not_sent:
+          if (session_reply) {
+            decide(m, i, failure_of(*session_reply), session_reply, error, {}, {});
+            rr.state = error_state;
+          } else {
+            rr.status = delivery_status::transient;
+            rr.error = errc::not_attempted;
+            rr.text = error ? "not attempted: " + error.message() : rr.error.message();
+          }
+          break;
+        case phase::queued:
+        case phase::accepted:
+          decide(m, i, delivery_status::transient, nullptr,
+                 error ? error : make_error_code(errc::connection_closed),
+                 error ? error.message() : "session ended before the final reply", {});
+          rr.state = error_state;
+          break;
+        case phase::dot_sent:
+          decide(m, i, delivery_status::unknown, nullptr,
+                 error ? error : make_error_code(errc::connection_closed),
+                 "no reply to the final \".\": the message may have been delivered",
+                 {state_id::data, "data"});
+          break;
+      }
+    }
+  }
+}
+
+SMTPIPE_DECL void transaction_ledger::decide(std::size_t m, std::size_t i, delivery_status status,
+                                             const reply* r, std::error_code ec,
+                                             std::string_view text, decider who) {
+  auto& rr = result_.messages[m].recipients[i];
+  rr.status = status;
+  rr.code = r ? r->code : 0;
+  rr.enhanced = r ? r->enhanced : enhanced_status{};
+  rr.text = r ? r->sanitized_text() : std::string(text);
+  rr.error = ec;
+  rr.state_id = who.id;
+  rr.state =
+      who.id >= 0 && std::size_t(who.id) < names_.size() ? names_[std::size_t(who.id)] : who.name;
+  phases_[m][i] = phase::decided;
+}
+
+SMTPIPE_DECL std::error_code transaction_ledger::validate(std::size_t m) {
+  const message& msg = messages_[m];
+  if (msg.recipients.empty()) return errc::invalid_argument;
+  bool utf8 = msg.params.smtputf8 || needs_smtputf8(msg.sender);
+  for (const auto& r : msg.recipients) utf8 = utf8 || needs_smtputf8(r.address);
+  // Formatting into a scratch buffer runs every check on the final bytes.
+  std::string scratch;
+  smtpipe::mail_parameters p = msg.params;
+  p.smtputf8 = utf8;
+  if (auto ec = format_mail_from(scratch, msg.sender, p)) return ec;
+  for (const auto& r : msg.recipients)
+    if (auto ec = format_rcpt_to(scratch, r.address, r.params, utf8)) return ec;
+  if (p.body == body_type::binary_mime) return errc::extension_not_supported;  // needs BDAT
+
+  body_scanner scanner({true, options_.long_lines, 998});
+  body_reader reader;
+  if (auto ec = msg.body.open(reader)) return ec;
+  for (;;) {
+    std::string_view chunk;
+    if (auto ec = reader.next(chunk, body_reader::file_chunk)) return ec;
+    if (chunk.empty()) break;
+    if (auto ec = scanner.scan(chunk)) return ec;
+  }
+  if (auto ec = scanner.finish()) return ec;
+  // SIZE= (RFC 1870) counts the message as sent, line ends as CRLF: the canonical size
+  // without the ".\r\n" terminator (stuffed dots make it a slight overestimate, never less).
+  info_[m] = {scanner.bytes_out() - 3, utf8};
+  return {};
+}
+
+}  // namespace smtpipe::detail
+
+#endif  // !SMTPIPE_SESSION_IMPL_TRANSACTION_LEDGER_HPP
