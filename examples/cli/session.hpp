@@ -8,6 +8,8 @@
 
 #include <smtpipe.hpp>
 #if SMTPIPE_SEND_TLS
+#include "cli/lazy_tls.hpp"
+
 #include <smtpipe/tls.hpp>
 #endif
 
@@ -125,13 +127,16 @@ inline std::optional<std::string> session_options_for(const cli_options& o, std:
   s.tls = o.tls;
   s.tls_server_name = o.tls_name;
 #if SMTPIPE_SEND_TLS
-  // The provider also brings SCRAM-SHA-256 and CRAM-MD5, so it is made even without TLS.
+  // The provider also brings SCRAM-SHA-256 and CRAM-MD5, so it is made even without TLS;
+  // with the system's CAs only when first used (cli/lazy_tls.hpp), with named files at once.
   smtpipe::tls_settings settings;
   settings.verify = o.verify;
   settings.ca_file = o.ca_file;
   settings.cert_file = o.cert_file;
   settings.key_file = o.key_file;
-  if (auto ec = smtpipe::make_openssl_provider(settings, s.tls_provider)) {
+  if (o.ca_file.empty() && o.cert_file.empty()) {
+    s.tls_provider = std::make_shared<lazy_openssl_provider>(std::move(settings));
+  } else if (auto ec = smtpipe::make_openssl_provider(settings, s.tls_provider)) {
     const std::string files = o.ca_file + (o.ca_file.empty() || o.cert_file.empty() ? "" : ", ") +
                               o.cert_file + (o.cert_file.empty() ? "" : ", " + o.key_file);
     return "cannot set up TLS" + (files.empty() ? std::string() : " with " + files) + ": " +
