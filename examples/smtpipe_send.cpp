@@ -168,9 +168,14 @@ int smtpipe_sendmail(int argc, char** argv, buffered_output& err) {
   const header_section head = parse_header_section(input.bytes());
   if (request.recipients_from_headers)
     for (auto& r : header_recipients(head)) options.recipients.push_back(std::move(r));
+  // Local users ("root", as cron names them) qualified as sendmail does: with the configured
+  // qualify-domain, else this host's name; then each recipient once.
   std::vector<std::string> unique;
-  for (auto& r : options.recipients)
+  for (auto& address : options.recipients) {
+    std::string r = qualified(options, std::move(address), true);
     if (std::find(unique.begin(), unique.end(), r) == unique.end()) unique.push_back(std::move(r));
+  }
+  if (options.from) options.from = qualified(options, *options.from, true);
   options.recipients = std::move(unique);
   if (options.recipients.empty()) {
     err << program << ": no recipient given"
@@ -180,7 +185,7 @@ int smtpipe_sendmail(int argc, char** argv, buffered_output& err) {
   std::string new_head = head_without_bcc(input.bytes(), head);
   const bool add_from = !has_field(head, "From");
   if (add_from) {
-    const std::string sender = options.from ? *options.from : default_sender();
+    const std::string sender = options.from ? *options.from : default_sender();  // qualified
     if (!sender.empty()) new_head.insert(0, from_field(input.bytes(), request.full_name, sender));
   }
   if (new_head.size() != head.head_end || add_from) {

@@ -21,6 +21,7 @@ namespace smtpipe_cli {
 constexpr std::string_view config_keys[] = {"server",
                                             "from",
                                             "helo",
+                                            "qualify-domain",
                                             "no-pipelining",
                                             "timeout-scale",
                                             "max-recipients",

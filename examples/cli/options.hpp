@@ -38,6 +38,7 @@ struct cli_options {
   std::size_t count = 1;
   std::size_t max_recipients = 100;
   std::vector<std::string> recipients;
+  std::string qualify_domain;  // appended to addresses without '@' (sendmail mode: hostname)
   // DSN (RFC 3461) and BODY= (sendmail's -N, -R, -V, -B).
   unsigned notify = smtpipe::notify_unspecified;
   smtpipe::dsn_ret ret = smtpipe::dsn_ret::unspecified;

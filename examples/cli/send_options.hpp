@@ -43,6 +43,13 @@ inline std::vector<option_spec> send_option_table() {
          o.helo = v;
          return std::nullopt;
        }},
+      {{"--qualify-domain"},
+       true,
+       [](cli_options& o, const std::string& v) -> result {
+         if (smtpipe::validate_domain(v, false)) return "'" + v + "' is not a domain";
+         o.qualify_domain = v;
+         return std::nullopt;
+       }},
       {{"--no-pipelining"},
        false,
        [](cli_options& o, const std::string&) -> result {

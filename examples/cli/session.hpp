@@ -45,6 +45,20 @@ inline std::string default_sender() {
   return login + "@localhost";
 }
 
+/// `address` with "@domain" appended when it has no '@' (a local user, as cron names
+/// "root"): `o.qualify_domain`, else (`use_hostname`) this host's name. The null sender ""
+/// stays as it is.
+inline std::string qualified(const cli_options& o, std::string address, bool use_hostname) {
+  if (address.empty() || address.find('@') != address.npos) return address;
+  std::string domain = o.qualify_domain;
+  if (domain.empty() && use_hostname) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0 && !smtpipe::validate_domain(host, false))
+      domain = host;
+  }
+  return domain.empty() ? address : address + "@" + domain;
+}
+
 /// Overwrites the whole buffer of `s`, its capacity (through a volatile pointer, so that the
 /// stores are kept), then empties it.
 inline void wipe(std::string& s) noexcept {
@@ -157,12 +171,12 @@ inline std::optional<std::string> session_options_for(const cli_options& o, std:
 /// The message the session sends `o.count` times: envelope and DSN parameters from `o`.
 inline smtpipe::message make_message(const cli_options& o, smtpipe::body_source body) {
   smtpipe::message m;
-  m.sender = o.from ? *o.from : default_sender();
+  m.sender = o.from ? qualified(o, *o.from, false) : default_sender();
   m.recipients.reserve(o.recipients.size());
   for (const auto& r : o.recipients) {
     smtpipe::rcpt_parameters p;
     p.notify = o.notify;
-    m.recipients.emplace_back(r, std::move(p));
+    m.recipients.emplace_back(qualified(o, r, false), std::move(p));
   }
   m.body = std::move(body);
   m.params.ret = o.ret;

@@ -24,6 +24,7 @@ options:
                           sender <>
   --helo NAME             EHLO/HELO argument: a domain or an address literal
                           (default localhost)
+  --qualify-domain DOMAIN append @DOMAIN to a sender or recipient without '@'
   --no-pipelining         never pipeline commands, even when the server offers PIPELINING
   --timeout-scale FACTOR  multiply every timeout by FACTOR (> 0)
   --transcript            write the SMTP conversation to standard error
@@ -77,7 +78,9 @@ A sendmail(8) replacement that hands the message to one SMTP server (no queue): 
 server, TLS and AUTH settings come from the configuration files.
 
 options:
-  -t                 recipients also from the To, Cc and Bcc fields (Bcc always removed)
+  -t                 recipients also from the To, Cc and Bcc fields (Bcc always removed);
+                     an address without '@' (a local user: "root") gets @qualify-domain
+                     from the configuration, else @ this host's name
   -i, -oi            a line holding a single "." does not end the message
   -f, -r ADDRESS     envelope sender ("" or "<>" for the null sender)
   -F NAME            full name for the From: field added to a message without one
@@ -94,9 +97,9 @@ options:
 
 configuration: )" SMTPIPE_SYSCONFDIR R"(/smtpipe-sendmail.conf, then $SMTPIPE_SENDMAIL_CONF
 or ~/.config/smtpipe/sendmail.conf; "key value" lines, the keys smtpipe-send's long options:
-server, from, helo, no-pipelining, timeout-scale, max-recipients, tls, tls-verify, tls-name,
-ca-file, cert, key, auth-user, auth-password-file, auth-password-command, auth-mech,
-allow-plaintext-auth.
+server, from, helo, qualify-domain, no-pipelining, timeout-scale, max-recipients, tls,
+tls-verify, tls-name, ca-file, cert, key, auth-user, auth-password-file,
+auth-password-command, auth-mech, allow-plaintext-auth.
 
 exit status (sysexits): 0 delivered; 75 not delivered, try again; 69 refused permanently;
 65 message or address refused; 64 bad options or no recipient; 74 input unreadable;

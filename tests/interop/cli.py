@@ -25,6 +25,7 @@ import pty
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -125,8 +126,13 @@ def sink_cases(runner, args, tools):
         msg = make_message(token(), "quiet", BODY, to=r1)
         expect_silent_success(run(send_argv(sink.port, r1, r2), msg), "smtpipe-send, two recipients")
         expect_silent_success(run(send_argv(sink.port, "-n", "3", r1), msg), "smtpipe-send -n 3")
-        for headers, content in dumped(sink, 4):
+        expect_silent_success(run(send_argv(sink.port, "--qualify-domain", DOMAIN, "user"), msg),
+                              "smtpipe-send --qualify-domain")
+        got = dumped(sink, 5)
+        for headers, content in got:
             check_equal(content, canonical_lf(msg), "content")
+        check_equal([h.get("X-Rcpt-Args") for h, _ in got],
+                    [[f"<{r1}>", f"<{r2}>"]] + [[f"<{r1}>"]] * 3 + [[f"<user@{DOMAIN}>"]], "recipients")
 
     def verbose(sink):
         msg = make_message(token(), "verbose", BODY, to=r1)
@@ -232,6 +238,9 @@ def sink_cases(runner, args, tools):
             (["-i", "-N", "delay", r1], f"<{SENDER}>", [f"<{r1}> NOTIFY=DELAY"]),
             (["-i", "-B8BITMIME", r1], f"<{SENDER}> BODY=8BITMIME", [f"<{r1}>"]),
             (["-i", "-B", "7BIT", r1], f"<{SENDER}> BODY=7BIT", [f"<{r1}>"]),
+            # A local user (cron's "root"), and -f without a domain: @ this host's name.
+            (["-i", "-f", "daemon", "localuser"], f"<daemon@{socket.gethostname()}>",
+             [f"<localuser@{socket.gethostname()}>"]),
         ]
         for argv, mail, rcpts in cases:
             expect_silent_success(run([tools.sendmail, *argv], msg, env), " ".join(argv))
@@ -343,7 +352,7 @@ def sink_cases(runner, args, tools):
 
 def postfix_cases(runner, args, tools, pf):
     conf = tools.config(f"server = 127.0.0.1:{pf.port}\nfrom = {SENDER}\nhelo = {HELO}\n"
-                        "tls = none\ntimeout-scale = 0.2\n")
+                        f"tls = none\ntimeout-scale = 0.2\nqualify-domain = {DOMAIN}\n")
     env = {"SMTPIPE_SENDMAIL_CONF": conf}
 
     def delivered(tok, recipients, want, sender=SENDER):
@@ -376,15 +385,16 @@ def postfix_cases(runner, args, tools, pf):
         delivered(tok, [r1, r2], canonical_lf(msg), sender="patcher@example.org")
 
     def cron():
-        # Debian's cron: sendmail -FCronDaemon -i -B8BITMIME -oem <user>; here without From:,
-        # so that the From: field -F names is added.
+        # Debian's cron: sendmail -FCronDaemon -i -B8BITMIME -oem <user>, the user unqualified
+        # (qualify-domain in the configuration); here without From:, so that the From: field
+        # -F names is added.
         tok = token()
-        r1 = f"root-{tok[:6]}@{DOMAIN}"
-        msg = (f"To: {r1}\nSubject: Cron <root@host> run-parts [{tok}]\n"
+        user = f"root-{tok[:6]}"
+        msg = (f"To: {user}\nSubject: Cron <root@host> run-parts [{tok}]\n"
                "Content-Type: text/plain; charset=UTF-8\n\noutput of the job\n").encode()
-        expect_silent_success(run([tools.sendmail, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", r1], msg, env),
+        expect_silent_success(run([tools.sendmail, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", user], msg, env),
                               "cron's sendmail command")
-        delivered(tok, [r1], canonical_lf(f'From: "CronDaemon" <{SENDER}>\n'.encode() + msg))
+        delivered(tok, [f"{user}@{DOMAIN}"], canonical_lf(f'From: "CronDaemon" <{SENDER}>\n'.encode() + msg))
 
     def quiet_failure():
         tok = token()
@@ -405,7 +415,7 @@ def postfix_cases(runner, args, tools, pf):
 
     runner.case("sendmail -t -i, no options: To/Cc/Bcc (folded, groups), Bcc not delivered, byte for byte", t_and_i)
     runner.case("git send-email's sendmail -i -f SENDER RCPT...: byte for byte", git_send_email)
-    runner.case("cron's sendmail -FCronDaemon -i -B8BITMIME -oem: From: added, byte for byte", cron)
+    runner.case("cron's sendmail -FCronDaemon -i -B8BITMIME -oem USER: qualified, From: added, byte for byte", cron)
     runner.case("a refused recipient: one line for it, a summary, exit 69; -v", quiet_failure)
 
 
