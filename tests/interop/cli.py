@@ -277,6 +277,27 @@ def sink_cases(runner, args, tools):
             check_equal(headers.get("X-Rcpt-Args"), [f"<{r}>" for r in rcpts], "envelope recipients")
             check_equal(content, canonical_lf(without_bcc), "the message without its Bcc field")
 
+    def large(sink):
+        # Over 1 MiB the message is spooled to an unlinked file and mapped: sent twice from it,
+        # byte for byte; -t edits its header (Bcc) through a second spool file; without -i a
+        # "." line beyond the first MiB still ends it.
+        env = {"SMTPIPE_SENDMAIL_CONF": tools.sink_config(sink.port)}
+        tok = token()
+        lines = b"".join(b"%07d " % i + b"y" * 62 + b"\n" for i in range(3 * 1024 * 1024 // 70))
+        msg = make_message(tok, "large", lines, to=r1)
+        check(len(msg) > 3 * 1024 * 1024 - 100, "a message over 1 MiB")
+        expect_silent_success(run(send_argv(sink.port, "-n", "2", r1), msg), "smtpipe-send -n 2, 3 MiB")
+        with_bcc = msg.replace(b"\nSubject:", f"\nBcc: {r2}\nSubject:".encode(), 1)
+        expect_silent_success(run([tools.sendmail, "-t", "-i"], with_bcc, env), "sendmail -t -i, 3 MiB")
+        cut = msg + b".\nnot sent\n"
+        expect_silent_success(run([tools.sendmail, r1], cut, env), "sendmail without -i, 3 MiB")
+        got = dumped(sink, 4)
+        for i, (headers, content) in enumerate(got):
+            if content != canonical_lf(msg):
+                raise CheckFailed(f"large message {i + 1}: {len(content)} octets differ from the "
+                                  f"{len(canonical_lf(msg))} sent")
+        check_equal(got[2][0].get("X-Rcpt-Args"), [f"<{r1}>", f"<{r2}>"], "-t recipients of the large message")
+
     def dot_ends(sink):
         env = {"SMTPIPE_SENDMAIL_CONF": tools.sink_config(sink.port)}
         head = make_message(token(), "dot", b"")
@@ -343,6 +364,7 @@ def sink_cases(runner, args, tools):
     runner.case("sendmail -t: To/Cc/Bcc recipients (folded, groups, comments); Bcc never sent, byte for byte",
                 with_sink(t_bcc))
     runner.case("sendmail without -i: a '.' line ends the message", with_sink(dot_ends))
+    runner.case("a 3 MiB message: spooled and mapped, sent twice; -t and the '.' line on it", with_sink(large))
     runner.case("refused options and modes: exit 64 with the reason", refused_options)
     runner.case("configuration files: -C, $SMTPIPE_SENDMAIL_CONF, errors with file:line (exit 78)",
                 with_sink(config_files))
