@@ -52,32 +52,46 @@ using namespace smtpipe_cli;
 constexpr std::string_view version_text = "smtpipe " SMTPIPE_SEND_VERSION "\n";
 constexpr std::string_view system_config = SMTPIPE_SYSCONFDIR "/smtpipe-sendmail.conf";
 
+/// True when every message was refused for a BODY=8BITMIME the server does not take.
+bool refused_for_8bitmime(const cli_options& o, const smtpipe::session_result& r) {
+  return o.body == smtpipe::body_type::eight_bit_mime && !r.messages.empty() &&
+         std::all_of(r.messages.begin(), r.messages.end(), [](const auto& m) {
+           return m.error == smtpipe::errc::extension_not_supported;
+         });
+}
+
 /// Reads the password if AUTH is configured, makes the session options, sends every copy,
 /// and reports; the exit status.
-int run(std::string_view program, const cli_options& options, const message_input& input,
+int run(std::string_view program, cli_options options, const message_input& input,
         buffered_output& err) {
-  std::string password;
-  if (options.auth_user) {
-    if (auto error = read_password(options, password)) {
-      err << program << ": " << *error << '\n';
-      return exit_code::usage;
-    }
-  }
-  smtpipe::session_options session;
-  if (auto error = session_options_for(options, password, session)) {
-    wipe(password);
-    err << program << ": " << *error << '\n';
-    return exit_code::usage;
-  }
   // The progress line: only on a terminal, only for several copies, never with the
   // transcript (which owns standard error then).
   const int progress_fd = options.count > 1 && ::isatty(STDERR_FILENO) ? STDERR_FILENO : -1;
   smtpipe::session_result result;
-  try {
-    result = send(options, std::move(session), make_message(options, input.body()), progress_fd);
-  } catch (const std::exception& e) {
-    err << program << ": internal error: " << e.what() << '\n';
-    return exit_code::software;
+  for (;;) {
+    std::string password;
+    if (options.auth_user) {
+      if (auto error = read_password(options, password)) {
+        err << program << ": " << *error << '\n';
+        return exit_code::usage;
+      }
+    }
+    smtpipe::session_options session;
+    if (auto error = session_options_for(options, password, session)) {
+      wipe(password);
+      err << program << ": " << *error << '\n';
+      return exit_code::usage;
+    }
+    try {
+      result = send(options, std::move(session), make_message(options, input.body()), progress_fd);
+    } catch (const std::exception& e) {
+      err << program << ": internal error: " << e.what() << '\n';
+      return exit_code::software;
+    }
+    // sendmail's -B8BITMIME declares the body; it is no requirement: a server without
+    // 8BITMIME gets the message without BODY=, as sendmail and Postfix send it.
+    if (!refused_for_8bitmime(options, result)) break;
+    options.body = smtpipe::body_type::unspecified;
   }
   if (options.json) {
     buffered_output out(STDOUT_FILENO);

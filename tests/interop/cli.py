@@ -277,6 +277,21 @@ def sink_cases(runner, args, tools):
             check_equal(headers.get("X-Rcpt-Args"), [f"<{r}>" for r in rcpts], "envelope recipients")
             check_equal(content, canonical_lf(without_bcc), "the message without its Bcc field")
 
+    def no_8bitmime():
+        # smtp-sink -8 does not announce 8BITMIME: cron's -B8BITMIME still delivers, without BODY=.
+        sink = DumpingSink(args.workdir, f"cli8-{token()[:6]}", ["-8"])
+        args.cleanups.append(sink.stop)
+        sink.start()
+        try:
+            env = {"SMTPIPE_SENDMAIL_CONF": tools.sink_config(sink.port)}
+            msg = make_message(token(), "no 8BITMIME", BODY, to=r1)
+            expect_silent_success(run([tools.sendmail, "-B8BITMIME", "-i", r1], msg, env), "-B8BITMIME")
+            (headers, content), = dumped(sink, 1)
+            check_equal(headers.get("X-Mail-Args"), [f"<{SENDER}>"], "MAIL FROM without BODY=")
+            check_equal(content, canonical_lf(msg), "content")
+        finally:
+            sink.stop()
+
     def large(sink):
         # Over 1 MiB the message is spooled to an unlinked file and mapped: sent twice from it,
         # byte for byte; -t edits its header (Bcc) through a second spool file; without -i a
@@ -364,6 +379,7 @@ def sink_cases(runner, args, tools):
     runner.case("sendmail -t: To/Cc/Bcc recipients (folded, groups, comments); Bcc never sent, byte for byte",
                 with_sink(t_bcc))
     runner.case("sendmail without -i: a '.' line ends the message", with_sink(dot_ends))
+    runner.case("sendmail -B8BITMIME to a server without 8BITMIME: delivered without BODY=", no_8bitmime)
     runner.case("a 3 MiB message: spooled and mapped, sent twice; -t and the '.' line on it", with_sink(large))
     runner.case("refused options and modes: exit 64 with the reason", refused_options)
     runner.case("configuration files: -C, $SMTPIPE_SENDMAIL_CONF, errors with file:line (exit 78)",
