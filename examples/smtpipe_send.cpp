@@ -50,6 +50,9 @@ namespace {
 using namespace smtpipe_cli;
 
 constexpr std::string_view version_text = "smtpipe " SMTPIPE_SEND_VERSION "\n";
+// The system's configuration: /etc's, then the installation's sysconfdir's when that is
+// another directory (a /usr/local installation reads /usr/local/etc/ after /etc/).
+constexpr std::string_view etc_config = "/etc/smtpipe-sendmail.conf";
 constexpr std::string_view system_config = SMTPIPE_SYSCONFDIR "/smtpipe-sendmail.conf";
 
 /// True when every message was refused for a BODY=8BITMIME the server does not take.
@@ -157,7 +160,9 @@ int smtpipe_sendmail(int argc, char** argv, buffered_output& err) {
     if (peek.config_path) {
       error = apply_config_file(*peek.config_path, false, table, options);
     } else {
-      error = apply_config_file(std::string(system_config), true, table, options);
+      error = apply_config_file(std::string(etc_config), true, table, options);
+      if (!error && system_config != etc_config)
+        error = apply_config_file(std::string(system_config), true, table, options);
       const std::string user = user_config_path();
       if (!error && !user.empty()) error = apply_config_file(user, true, table, options);
     }

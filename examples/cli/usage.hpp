@@ -95,11 +95,12 @@ options:
   accepted and ignored: -o* (but -oi), -d*, -e*, -h N, -L TAG, -O OPT=VALUE, -X FILE,
   -A*, -M*, -p*, -G, -m, -n, -s, -U
 
-configuration: )" SMTPIPE_SYSCONFDIR R"(/smtpipe-sendmail.conf, then $SMTPIPE_SENDMAIL_CONF
-or ~/.config/smtpipe/sendmail.conf; "key value" lines, the keys smtpipe-send's long options:
-server, from, helo, qualify-domain, no-pipelining, timeout-scale, max-recipients, tls,
-tls-verify, tls-name, ca-file, cert, key, auth-user, auth-password-file,
-auth-password-command, auth-mech, allow-plaintext-auth.
+configuration: /etc/smtpipe-sendmail.conf, )" SMTPIPE_SYSCONFDIR R"(/smtpipe-sendmail.conf,
+then $SMTPIPE_SENDMAIL_CONF or ~/.config/smtpipe/sendmail.conf (later settings win; -C
+instead of all). "key value" lines, the keys smtpipe-send's long options: server, from,
+helo, qualify-domain, no-pipelining, timeout-scale, max-recipients, tls, tls-verify,
+tls-name, ca-file, cert, key, auth-user, auth-password-file, auth-password-command,
+auth-mech, allow-plaintext-auth.
 
 exit status (sysexits): 0 delivered; 75 not delivered, try again; 69 refused permanently;
 65 message or address refused; 64 bad options or no recipient; 74 input unreadable;
