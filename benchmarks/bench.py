@@ -16,6 +16,9 @@ Sections (all by default, in this order):
               smtpipe and peers, smtpipe's user memory per idle session
   compile     compile time of generated TUs: <asio.hpp> alone vs <smtpipe.hpp> with 5, 20
               and 80 custom states in a static pipeline
+  cli         the command: `smtpipe-send -n 10000` (message on stdin) vs the floor and
+              smtpipe-bench in the same rounds against smtp-sink, and its system calls
+              per message under strace (issue 13)
 
 Competitors run one after the other within each round, rounds repeat (--reps), and the
 tables give medians over the rounds with ratios computed within the same run: absolute
@@ -60,6 +63,9 @@ TARGETS = {
     "idle_kib": 8.0,            # user memory per idle session at 10,000 sessions
     "compile": 1.5,             # 20-state TU / asio-only TU
     "compile_separate": 1.3,    # 20-state TU, separate compilation / minimal coroutine client TU
+    "cli_throughput": 0.85,     # smtpipe-send -n 10000 / floor, one connection (issue 13)
+    "cli_writes": 2.0,          # write-type system calls per message, smtpipe-send
+    "cli_io": 4.0,              # I/O system calls per message (every fd), smtpipe-send
 }
 
 
@@ -88,11 +94,17 @@ def make_body(size):
 
 # ---- running a client ---------------------------------------------------------------------------
 
-def run_process(argv, timeout=600, env=None, cwd=None):
-    """Runs `argv`; returns wall seconds, CPU seconds of the process and its children (wait4),
-    the exit status and the output."""
+def run_process(argv, timeout=600, env=None, cwd=None, stdin_path=None):
+    """Runs `argv` (standard input from `stdin_path`, else none); returns wall seconds, CPU
+    seconds of the process and its children (wait4), the exit status and the output."""
     start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, cwd=cwd)
+    finally:
+        if stdin_path:
+            stdin.close()
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -137,6 +149,7 @@ class Clients:
             "curl": os.path.join(b, "smtpipe-bench-curl"),
             "sink": os.path.join(b, "smtpipe-bench-sink"),
             "dispatch": os.path.join(b, "smtpipe-bench-dispatch"),
+            "smtpipe-send": os.path.join(build, "examples", "smtpipe-send"),
         }
         self.workdir = workdir
         self.bodies = {}
@@ -389,6 +402,68 @@ def section_syscalls(clients, args):
             out[name] = {"per_msg": total / n, "msgs": n, "top": [(s, round(v, 2)) for v, s in top]}
             log(f"  syscalls {name:<16} {total / n:6.2f} per message  "
                 + ", ".join(f"{s} {v:.2f}" for v, s in top[:6]))
+    finally:
+        sink.stop()
+    return out
+
+
+# Write-type and I/O system calls, counted on every file descriptor (issue 13's definition).
+WRITE_CALLS = ("write", "writev", "pwrite64", "pwritev", "pwritev2", "sendto", "sendmsg", "sendmmsg", "sendfile")
+IO_CALLS = WRITE_CALLS + ("read", "readv", "pread64", "preadv", "preadv2", "recvfrom", "recvmsg", "recvmmsg",
+                          "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6",
+                          "openat", "open", "close", "lseek", "fstat", "newfstatat", "statx", "mmap", "munmap",
+                          "ioctl", "fcntl", "splice", "io_uring_enter")
+
+
+def section_cli(clients, args):
+    """smtpipe-send, the command, as a user runs it: `-n N RCPT < message` over one connection,
+    against the floor and smtpipe-bench in the same rounds; then its system calls."""
+    exe = clients.exe["smtpipe-send"]
+    if not os.path.exists(exe):
+        log(f"cli: skipped ({exe} missing: configure with -Dexamples=enabled)")
+        return None
+    crlf, _ = clients.bodies[1024]
+    n = 5000 if args.quick else 10000
+    sink = SmtpSink(os.path.join(args.workdir, "smtp-sink-cli"), flags=["-m", "2048"], backlog=1024)
+    sink.start()
+    send_argv = lambda port: [exe, "--server", f"127.0.0.1:{port}", "--tls", "none", "-f", SENDER,  # noqa: E731
+                              "-n", str(n), RCPT]
+    runs = {}
+    out = {"msgs": n}
+    try:
+        for rep in range(args.reps):
+            for name in ("floor", "smtpipe-send", "smtpipe"):
+                if name == "smtpipe-send":
+                    r = run_process(send_argv(sink.port), stdin_path=crlf)
+                else:
+                    r = run_process(clients.argv(name, sink.port, n, 1, 1024))
+                if r["rc"] != 0 or (name == "smtpipe-send" and (r["out"] or r["err"])):
+                    log(f"  cli {name}: FAILED rc={r['rc']} {r['err'].strip()[-300:]}")
+                    continue
+                runs.setdefault(name, []).append({"rate": n / r["wall"], "cpu_per_1000": r["cpu"] / n * 1000})
+                log(f"  cli round {rep + 1}/{args.reps} {name:<14} {n / r['wall']:9.0f} msg/s")
+        out["rates"] = {k: {"rate": median([x["rate"] for x in v]),
+                            "cpu_per_1000": median([x["cpu_per_1000"] for x in v]), "runs": len(v)}
+                        for k, v in runs.items()}
+        if shutil.which("strace"):
+            trace = os.path.join(args.workdir, "strace-smtpipe-send.txt")
+            r = run_process(["strace", "-c", "-f", "-o", trace, *send_argv(sink.port)], stdin_path=crlf)
+            if r["rc"] == 0:
+                with open(trace) as f:
+                    text = f.read()
+                calls = {mm.group(3): int(mm.group(1)) for mm in STRACE_LINE.finditer(text)
+                         if mm.group(3) != "total"}
+                out["syscalls"] = {"writes": sum(calls.get(c, 0) for c in WRITE_CALLS) / n,
+                                   "io": sum(calls.get(c, 0) for c in IO_CALLS) / n,
+                                   "all": sum(calls.values()) / n,
+                                   "top": [(c, round(v / n, 2)) for c, v in
+                                           sorted(calls.items(), key=lambda x: -x[1])[:6]]}
+                log(f"  cli syscalls per message: {out['syscalls']['writes']:.2f} write-type, "
+                    f"{out['syscalls']['io']:.2f} I/O, {out['syscalls']['all']:.2f} in all")
+            else:
+                log(f"  cli syscalls: FAILED {r['err'][-300:]}")
+        else:
+            log("  cli syscalls: skipped (strace missing)")
     finally:
         sink.stop()
     return out
@@ -709,6 +784,18 @@ def report(res, args, started, finished):
         v = sc["smtpipe"]["per_msg"]
         lines.append(f"| system calls per message, PIPELINING + DATA | {v:.2f} | ≤ 4 | "
                      f"{verdict(v, TARGETS['syscalls'], False)} |")
+    cl = res.get("cli")
+    if cl and "rates" in cl:
+        a, f_ = cl["rates"].get("smtpipe-send"), cl["rates"].get("floor")
+        if a and f_:
+            v = a["rate"] / f_["rate"]
+            lines.append(f"| `smtpipe-send -n {cl['msgs']:,}`, 1 KB, 1 connection / floor | {v:.2f}x | "
+                         f"≥ {TARGETS['cli_throughput']}x | {verdict(v, TARGETS['cli_throughput'], True)} |")
+    if cl and "syscalls" in cl:
+        for key, what in (("writes", "write-type"), ("io", "I/O")):
+            v = cl["syscalls"][key]
+            lines.append(f"| `smtpipe-send`: {what} system calls per message (every fd) | {v:.2f} | "
+                         f"≤ {TARGETS['cli_' + key]:.0f} | {verdict(v, TARGETS['cli_' + key], False)} |")
     dp = res.get("dispatch")
     if dp:
         ns = dp["ns"]
@@ -852,6 +939,8 @@ def report(res, args, started, finished):
                          f"{fmt(v / base) if base else 'n/a'}x | "
                          f"{(fmt(v / client) + 'x') if client else 'n/a'} |")
         lines.append("")
+    if cl and "rates" in cl:
+        lines += cli_section_lines(cl)
     if args.notes and os.path.exists(args.notes):
         with open(args.notes) as f:
             lines += [f.read().rstrip(), ""]
@@ -859,11 +948,35 @@ def report(res, args, started, finished):
         f.write("\n".join(lines))
 
 
+def cli_section_lines(cl):
+    """The report's section on smtpipe-send (also pasted by hand from a `--sections cli` run)."""
+    labels = {"floor": LABELS["floor"], "smtpipe-send": "`smtpipe-send -n N` (the command, message on stdin)",
+              "smtpipe": "smtpipe-bench (the library alone)"}
+    fl = cl["rates"].get("floor")
+    out = ["## 7. smtpipe-send, the command", "",
+           f"`smtpipe-send --server 127.0.0.1:PORT --tls none -f SENDER -n {cl['msgs']:,} RCPT < body-1024.eml` "
+           "against smtp-sink (`-m 2048`), one connection, in the same rounds as the floor and "
+           "smtpipe-bench (the same 1 KB message); the command must print nothing. msg/s = N / the "
+           "process's wall time, start-up, reading the message and the report included.", "",
+           "| client | msg/s | CPU s / 1000 msg | vs floor |", "|---|---:|---:|---:|"]
+    for name in ("floor", "smtpipe-send", "smtpipe"):
+        r = cl["rates"].get(name)
+        if r:
+            out.append(f"| {labels[name]} | {r['rate']:,.0f} | {r['cpu_per_1000']:.3f} | "
+                       f"{fmt(r['rate'] / fl['rate']) if fl else 'n/a'}x |")
+    sc = cl.get("syscalls")
+    if sc:
+        out += ["", f"`strace -c -f`, the same command: {sc['writes']:.2f} write-type and {sc['io']:.2f} "
+                f"I/O system calls per message on every file descriptor ({sc['all']:.2f} in all); "
+                "main calls per message: " + ", ".join(f"{c} {v}" for c, v in sc["top"]) + "."]
+    return out + [""]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--sections", default="dispatch,throughput,postfix,syscalls,sessions,compile")
+    ap.add_argument("--sections", default="dispatch,throughput,postfix,syscalls,sessions,compile,cli")
     ap.add_argument("--reps", type=int)
     ap.add_argument("--markdown", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     ap.add_argument("--plot", default=os.path.join(ROOT, "docs", "benchmarks-sessions.svg"))
