@@ -14,6 +14,9 @@
 #if SMTPIPE_SEND_TLS
 #include <smtpipe/tls.hpp>
 #endif
+#if SMTPIPE_SEND_ROUTING
+#include <smtpipe/routing.hpp>
+#endif
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -50,6 +53,12 @@ constexpr int temp_fail = 75;    // EX_TEMPFAIL: not delivered, try again later
 
 constexpr std::string_view program = "smtpipe-send";
 
+#if SMTPIPE_SEND_ROUTING
+constexpr bool routing_built = true;
+#else
+constexpr bool routing_built = false;
+#endif
+
 #if SMTPIPE_SEND_TLS
 constexpr bool tls_built = true;
 #else
@@ -65,6 +74,10 @@ connection. Line ends are canonicalised to CRLF and leading dots stuffed on the 
 options:
   --server HOST[:PORT]    server to connect to (default localhost:25); an IPv6 address
                           takes brackets when a port follows: [::1]:2525
+routing (a build with libunbound): without --server, each recipient domain's MX hosts
+  --dns-server IP[:PORT]  the DNS server to ask (default: /etc/resolv.conf's)
+  --mx-port PORT          the port of every MX host (default 25)
+  --source-address ADDR   bind outgoing connections to ADDR (with --server too)
   -f, --from ADDRESS      envelope sender (default: login@hostname); "" is the null
                           sender <>
   --helo NAME             EHLO/HELO argument: a domain or an address literal
@@ -111,6 +124,9 @@ refused before connecting; 64 bad options (or TLS options in a build without Ope
 struct cli_options {
   std::string host = "localhost";
   std::string port = "25";
+  bool server_given = false;
+  std::string dns_server, mx_port = "25", source_address;
+  bool routed = false;  // MX routing (no --server), or a --server connection bound to an address
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
   bool pipelining = true;
@@ -259,6 +275,15 @@ parsed_command_line parse_command_line(int argc, char** argv) {
       auto v = value();
       if (!v) return fail("--server needs HOST[:PORT]");
       if (auto e = parse_server(*v, o)) return fail(e->message);
+      o.server_given = true;
+    } else if (name == "--dns-server" || name == "--mx-port" || name == "--source-address") {
+      auto v = value();
+      if (!v || v->empty()) return fail(name + " needs a value");
+      if (!routing_built) return fail(name + ": this smtpipe-send was built without libunbound");
+      std::string& target = name == "--dns-server" ? o.dns_server
+                            : name == "--mx-port"  ? o.mx_port
+                                                   : o.source_address;
+      target = *v;
     } else if (name == "-f" || name == "--from") {
       auto v = value();
       if (!v) return fail(name + " needs an address (\"\" for the null sender)");
@@ -334,6 +359,19 @@ parsed_command_line parse_command_line(int argc, char** argv) {
     }
   }
   if (o.recipients.empty()) return fail("no recipient given");
+  o.routed = routing_built && (!o.server_given || !o.source_address.empty());
+#if SMTPIPE_SEND_ROUTING
+  if (o.routed) {
+    std::uint16_t port = 0;
+    const auto [end, ec] =
+        std::from_chars(o.mx_port.data(), o.mx_port.data() + o.mx_port.size(), port);
+    if (ec != std::errc{} || end != o.mx_port.data() + o.mx_port.size() || port == 0)
+      return fail("--mx-port: bad port '" + o.mx_port + "'");
+    std::error_code bad;
+    if (!o.source_address.empty()) (void)asio::ip::make_address(o.source_address, bad);
+    if (bad) return fail("--source-address: '" + o.source_address + "' is not an IP address");
+  }
+#endif
   if (!tls_built && !o.tls_options_given.empty())
     return fail(o.tls_options_given.front() +
                 ": this smtpipe-send was built without OpenSSL, "
@@ -490,6 +528,52 @@ std::optional<std::string> session_options_for(const cli_options& o, std::string
   return std::nullopt;
 }
 
+#if SMTPIPE_SEND_ROUTING
+/// Routing decisions on standard error, with --transcript.
+struct routing_transcript : smtpipe::routing_observer {
+  void note(std::string_view domain, std::string_view text) override {
+    std::cerr << "routing " << domain << ": " << text << '\n';
+  }
+};
+
+/// Routed delivery: to each domain's MX hosts, or to --server bound to --source-address. The
+/// result is folded into one session_result: every recipient (with its host and address),
+/// and the session fields of the first domain that had a session.
+smtpipe::session_result send_routed(const cli_options& o, const smtpipe::session_options& options,
+                                    asio::io_context& io, const smtpipe::default_pipeline& pipeline,
+                                    const std::vector<smtpipe::message>& messages) {
+  smtpipe::resolver_options ro;
+  ro.forwarder = o.dns_server;
+  ro.timeout = std::chrono::milliseconds(
+      static_cast<long long>(std::max(1000.0, 10000.0 * o.timeout_scale)));
+  smtpipe::dns_resolver resolver(io.get_executor(), ro);
+  if (resolver.error()) throw std::runtime_error(resolver.error_text());
+  smtpipe::route_options route;
+  route.port = static_cast<std::uint16_t>(std::stoul(o.server_given ? o.port : o.mx_port));
+  if (!o.source_address.empty()) route.source_address = asio::ip::make_address(o.source_address);
+  if (o.server_given) route.relay_host = o.host;
+  static routing_transcript notes;
+  if (o.transcript) route.observer = &notes;
+  smtpipe::routed_result routed;
+  asio::co_spawn(io, smtpipe::deliver_routed(resolver, pipeline, messages, options, route),
+                 [&](std::exception_ptr e, smtpipe::routed_result r) {
+                   if (e) std::rethrow_exception(e);
+                   routed = std::move(r);
+                 });
+  io.run();
+  smtpipe::session_result result;
+  for (auto& d : routed.domains) {
+    if (d.error)
+      std::cerr << program << ": " << d.domain << ": "
+                << (d.route.text.empty() ? d.error.message() : d.route.text) << '\n';
+    if (result.greeting.empty() && !d.session.greeting.empty()) result = std::move(d.session);
+  }
+  result.messages = std::move(routed.messages);
+  result.error = {};
+  return result;
+}
+#endif
+
 /// Delivers `o.count` copies of the spooled message over one connection.
 smtpipe::session_result send(const cli_options& o, smtpipe::session_options options,
                              const std::string& body_path) {
@@ -507,11 +591,16 @@ smtpipe::session_result send(const cli_options& o, smtpipe::session_options opti
   asio::io_context io;
   smtpipe::session_result result;
   std::exception_ptr failure;
-  asio::co_spawn(io, smtpipe::deliver(o.host, o.port, pipeline, messages, options),
-                 [&](std::exception_ptr e, smtpipe::session_result r) {
-                   failure = e;
-                   result = std::move(r);
-                 });
+#if SMTPIPE_SEND_ROUTING
+  if (o.routed) {
+    result = send_routed(o, options, io, pipeline, messages);
+  } else
+#endif
+    asio::co_spawn(io, smtpipe::deliver(o.host, o.port, pipeline, messages, options),
+                   [&](std::exception_ptr e, smtpipe::session_result r) {
+                     failure = e;
+                     result = std::move(r);
+                   });
   io.run();
   if (options.auth) wipe(options.auth->credentials.secret);
   if (failure) std::rethrow_exception(failure);
@@ -603,12 +692,15 @@ void report_json(const cli_options& o, const smtpipe::session_result& r, std::os
           << smtpipe::to_string(rr.status) << "\",\"code\":" << rr.code << ",\"enhanced\":"
           << (rr.enhanced.present() ? json_string(rr.enhanced.to_string()) : "null")
           << ",\"text\":" << json_string(rr.text) << ",\"state\":" << json_string(rr.state)
+          << ",\"host\":" << (rr.host.empty() ? "null" : json_string(rr.host))
+          << ",\"address\":" << (rr.host_address.empty() ? "null" : json_string(rr.host_address))
           << "}\n";
     }
   }
   const auto flag = [](bool b) { return b ? "true" : "false"; };
   const smtpipe::tls_status& tls = r.tls;
-  out << "{\"session\":{\"server\":" << json_string(o.host + ':' + o.port)
+  out << "{\"session\":{\"server\":"
+      << (o.routed && !o.server_given ? "null" : json_string(o.host + ':' + o.port))
       << ",\"error\":" << json_error(r.error) << ",\"error_state\":" << json_string(r.error_state)
       << ",\"error_text\":" << json_string(r.error_text)
       << ",\"greeting\":" << json_string(r.greeting) << ",\"esmtp\":" << flag(r.esmtp)
