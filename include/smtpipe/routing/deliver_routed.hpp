@@ -184,7 +184,8 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       }
       const asio::ip::tcp::endpoint to(address, ropts.port);
       session_options here = options;
-      here.tls_server_name = host.name;  // SNI and certificate name: the MX host
+      // SNI and certificate name: the MX host, unless the caller named one.
+      if (here.tls_server_name.empty()) here.tls_server_name = host.name;
       asio::ip::tcp::socket socket(executor);
       route_note(ropts, g.domain,
                  "connecting to " + host.name + " [" + attempt.address +
@@ -303,9 +304,9 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
 /// transactions); domains are delivered one after the other. Null MX and NXDOMAIN fail
 /// permanently without any connection; DNS failures and timeouts transiently.
 ///
-/// `resolver`, `pipeline` and `messages` must outlive the operation. `options.tls_server_name`
-/// is set to each MX host's name; opportunistic TLS falls back to a fresh plaintext connection
-/// to the same address, as `deliver` does.
+/// `resolver`, `pipeline` and `messages` must outlive the operation. An empty
+/// `options.tls_server_name` becomes each MX host's name; opportunistic TLS falls back to a fresh
+/// plaintext connection to the same address, as `deliver` does.
 template <class Pipeline>
 asio::awaitable<routed_result> deliver_routed(dns_resolver& resolver, const Pipeline& pipeline,
                                               std::span<const message> messages,
