@@ -19,6 +19,12 @@ The zone (routing.test.), answered by unbound from local-data:
     alias     MX 10 cname-mx (CNAME of mx-b)         -> mx-b, noted
     short     A 127.0.0.2 with TTL 1                 -> the cache test
     broken.test.  forwarded to a closed port         -> SERVFAIL, transient
+    tlsopp    MX 10 mx-tls-bad                       -> STARTTLS fails, plaintext fallback
+    tls       MX 5 mx-tls-bad, MX 10 mx-tls-good     -> with TLS required: mx-tls-good
+
+With --aiosmtpd-server and --make-certs (tests/interop/aiosmtpd_server.py, tests/tls/
+make_certs.sh), two aiosmtpd offer STARTTLS: mx-tls-bad (127.0.0.6) with a certificate of an
+unknown CA, mx-tls-good (127.0.0.7) with one of the test CA.
 
 The environment passed to the programs: SMTPIPE_TEST_DNS (IP@PORT of unbound),
 SMTPIPE_TEST_MX_PORT, SMTPIPE_TEST_UNBOUND_PID. Everything listens on 127.0.0.0/8 only and
@@ -46,6 +52,7 @@ ZONE = "routing.test."
 SINKS = {"mx-a": "127.0.0.2", "mx-b": "127.0.0.3", "mx-busy": "127.0.0.4"}
 DOWN = "127.0.0.9"
 SOURCE = "127.0.0.5"
+TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
 
 
 def port_free_on_all(hosts):
@@ -87,6 +94,10 @@ def unbound_conf(base, port, broken_port):
         f'"{z("alias")} MX 10 {z("cname-mx")}"', f'"{z("cname-mx")} CNAME {z("mx-b")}"',
         f'"{z("short")} 1 IN A {SINKS["mx-a"]}"',
         f'"{z("ghost")} TXT \\"no address here\\""',
+        f'"{z("mx-tls-bad")} A {TLS_SINKS["mx-tls-bad"][0]}"',
+        f'"{z("mx-tls-good")} A {TLS_SINKS["mx-tls-good"][0]}"',
+        f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',
+        f'"{z("tls")} MX 5 {z("mx-tls-bad")}"', f'"{z("tls")} MX 10 {z("mx-tls-good")}"',
     ]
     lines = "\n".join(f"  local-data: {d}" for d in data)
     return f"""server:
@@ -154,6 +165,34 @@ class Unbound:
         stop_process(self.proc)
 
 
+class TlsSink:
+    """aiosmtpd offering STARTTLS with `cert` on `host`:`port`; accepted messages in `out`."""
+
+    def __init__(self, script, host, port, certs, cert, out):
+        self.cmd = ["/usr/bin/python3", script, "--host", host, "--port", str(port), "--out", out,
+                    "--tls-cert", os.path.join(certs, f"{cert}.crt"),
+                    "--tls-key", os.path.join(certs, f"{cert}.key")]
+        self.out = out
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise ServerUnavailable(f"aiosmtpd did not start: {line} {self.proc.stderr.read()}")
+
+    def stop(self):
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
+
+    def messages(self):
+        try:
+            with open(self.out) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+
 def run(cmd, env, stdin=None, timeout=120):
     return subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=timeout)
 
@@ -179,7 +218,7 @@ def check(cond, msg):
         raise AssertionError(msg)
 
 
-def e2e(send, env, sink_dirs):
+def e2e(send, env, sink_dirs, tls_sinks, certs):
     message = b"Subject: routing\r\n\r\nrouted by MX\r\n"
     base = [send, "--dns-server", env["SMTPIPE_TEST_DNS"], "--mx-port", env["SMTPIPE_TEST_MX_PORT"],
             "--json", "--tls", "none", "--timeout-scale", "0.1", "-f", "sender@example.org",
@@ -284,6 +323,38 @@ def e2e(send, env, sink_dirs):
         # Each side with probability 1/2: both at least 3 of 24 unless chance is < 1e-4.
         check(min(seen.values()) >= 3, f"equal preferences not shuffled: {seen}")
     c.case("equal preferences shuffled (24 runs)", shuffle)
+
+    def tls_opportunistic():
+        check(tls_sinks, "the TLS listeners were not started (--aiosmtpd-server, --make-certs)")
+        before = len(tls_sinks["mx-tls-bad"].messages())
+        p = run([x for x in base if x not in ("--tls", "none")] + ["user@tlsopp.routing.test"],
+                env, stdin=message)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        err = p.stderr.decode(errors="replace")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        rows = [o for o in out if "rcpt" in o]
+        session = [o for o in out if "session" in o][0]["session"]
+        check(rows[0]["address"] == TLS_SINKS["mx-tls-bad"][0], f"rows {rows}")
+        check(session["tls"]["fallback_reason"], f"no TLS fallback reported: {session}")
+        got = tls_sinks["mx-tls-bad"].messages()[before:]
+        check(len(got) == 1 and got[0]["tls"] is False, f"the server got: {got}")
+    c.case("opportunistic TLS fails on a routed connection: fresh plaintext connection", tls_opportunistic)
+
+    def tls_required_next_mx():
+        check(tls_sinks, "the TLS listeners were not started")
+        args = [x for x in base if x not in ("--tls", "none")]
+        p = run(args + ["--tls", "required", "--tls-verify", "ca", "--ca-file",
+                        os.path.join(certs, "ca.crt"), "--transcript", "user@tls.routing.test"],
+                env, stdin=message)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        err = p.stderr.decode(errors="replace")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        rows = [o for o in out if "rcpt" in o]
+        check(rows[0]["host"] == "mx-tls-good.routing.test", f"rows {rows}")
+        check("mx-tls-bad.routing.test [127.0.0.6] left" in err, f"no note of the first MX: {err}")
+        got = tls_sinks["mx-tls-good"].messages()
+        check(len(got) == 1 and got[0]["tls"] is True, f"the server got: {got}")
+    c.case("TLS required and the first MX's certificate rejected: the next MX", tls_required_next_mx)
     print(f"{c.passed} passed, {c.failed} failed")
     return c.failed == 0
 
@@ -293,6 +364,8 @@ def main():
     ap.add_argument("--unit")
     ap.add_argument("--send")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--aiosmtpd-server", help="tests/interop/aiosmtpd_server.py")
+    ap.add_argument("--make-certs", help="tests/tls/make_certs.sh")
     ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="smtpipe-routing-")
@@ -303,7 +376,7 @@ def main():
     try:
         unbound = Unbound(base)
         servers.append(unbound)
-        port = port_free_on_all(list(SINKS.values()))
+        port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()])
         sink_dirs = {}
         for name, ip in SINKS.items():
             flags = ["-d", os.path.join(base, name, "%M."), "-c"]
@@ -314,12 +387,24 @@ def main():
             sink.start()
             servers.append(sink)
             sink_dirs[name] = os.path.join(base, name)
+        tls_sinks, certs = {}, None
+        if args.aiosmtpd_server and args.make_certs:
+            certs = os.path.join(base, "certs")
+            mk = subprocess.run(["bash", args.make_certs, certs], capture_output=True, text=True,
+                                timeout=60)
+            if mk.returncode != 0:
+                raise ServerUnavailable(f"make_certs.sh: {mk.stderr[-1000:]}")
+            for name, (ip, cert) in TLS_SINKS.items():
+                t = TlsSink(args.aiosmtpd_server, ip, port, certs, cert, os.path.join(base, f"{name}.jsonl"))
+                t.start()
+                servers.append(t)
+                tls_sinks[name] = t
         unbound.start()
         env = dict(os.environ, SMTPIPE_TEST_DNS=f"127.0.0.1@{unbound.port}",
                    SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid))
         ok = True
         if args.send:  # first: the unit tests' cache test stops unbound
-            ok = e2e(args.send, env, sink_dirs)
+            ok = e2e(args.send, env, sink_dirs, tls_sinks, certs)
         if args.unit:
             # The cache test stops unbound: it runs last, on its own.
             first = run([args.unit, "-tce=*cache*"], env, timeout=240)
