@@ -79,6 +79,7 @@ enum class errc {
   no_mx_address,     ///< No MX host (or the implicit MX) has an address to connect to.
   resolver_setup,    ///< The DNS resolver could not be configured (forwarder, file...).
   all_hosts_failed,  ///< Every MX host and address was tried and none took the message.
+  mail_loop,         ///< This host is the domain's most preferred MX (permanent, 5.4.6).
 };
 
 namespace detail {
@@ -140,6 +141,7 @@ class error_category_impl final : public std::error_category {
       case errc::no_mx_address: return "no MX host has an address";
       case errc::resolver_setup: return "DNS resolver could not be configured";
       case errc::all_hosts_failed: return "no MX host could take the message";
+      case errc::mail_loop: return "mail for the domain loops back to this host";
     }
     return "unknown smtpipe error";
   }
