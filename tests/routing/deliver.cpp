@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 using namespace smtpipe;
@@ -194,4 +195,55 @@ TEST_CASE("docs: routed delivery example [routing]") {
       asio::detached);
   io.run_for(std::chrono::seconds(30));
   CHECK(done);
+}
+
+TEST_CASE("async_resolve_route and async_deliver_routed complete through their tokens [routing]") {
+  asio::io_context io;
+  dns_resolver r(io.get_executor(), test::test_resolver_options());
+  std::optional<route> got;
+  async_resolve_route(r, "busy.routing.test", route_options{}, [&](std::error_code ec, route rt) {
+    CHECK_FALSE(ec);
+    got = std::move(rt);
+  });
+  io.run_for(std::chrono::seconds(20));
+  io.restart();
+  REQUIRE(got);
+  REQUIRE(got->hosts.size() == 2);
+  CHECK(got->hosts[0].name == "mx-busy.routing.test");
+
+  static const default_pipeline pipeline;
+  const std::vector<message> ms{make({"a@nullmx.routing.test", "b@pref.routing.test"})};
+  route_options o;
+  o.port = test::test_mx_port();
+  session_options s;
+  s.timeouts = s.timeouts.scaled(0.05);
+  std::optional<routed_result> res;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        res = co_await async_deliver_routed(r, pipeline, std::span<const message>(ms), s, o,
+                                            asio::use_awaitable);
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(30));
+  REQUIRE(res);
+  CHECK(res->messages[0].recipients[0].status == delivery_status::permanent);
+  CHECK(res->messages[0].recipients[1].status == delivery_status::delivered);
+  CHECK(res->messages[0].recipients[1].host_address == "127.0.0.2");
+}
+
+TEST_CASE("routed: MX hosts as or less preferred than this host are not used (loops) [routing]") {
+  asio::io_context io;
+  dns_resolver r(io.get_executor(), test::test_resolver_options());
+  route_options o;
+  o.local_names = {"MX-B.routing.test"};
+  auto rt = run_to_end(io, resolve_route(r, "pref.routing.test", o));
+  REQUIRE_FALSE(rt.error);
+  REQUIRE(rt.hosts.size() == 1);
+  CHECK(rt.hosts[0].name == "mx-a.routing.test");
+  o.local_names = {"mx-a.routing.test"};
+  auto loop = run_to_end(io, resolve_route(r, "pref.routing.test", o));
+  CHECK(loop.error == errc::mail_loop);
+  CHECK(loop.permanent);
+  CHECK(loop.status.to_string() == "5.4.6");
 }

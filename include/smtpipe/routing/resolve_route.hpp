@@ -278,6 +278,28 @@ inline asio::awaitable<route> resolve_route_impl(dns_resolver& resolver, std::st
     }
     route_note(o, domain, "MX hosts in order: " + list);
   }
+  if (!o.local_names.empty()) {
+    // RFC 5321 §5.1: when this host is an MX of the domain, only more preferred hosts.
+    const auto local = std::find_if(candidates.begin(), candidates.end(), [&](const mx_host& h) {
+      return std::any_of(o.local_names.begin(), o.local_names.end(),
+                         [&](const std::string& n) { return dns_lower(n) == h.name; });
+    });
+    if (local != candidates.end()) {
+      const std::uint16_t limit = local->preference;
+      route_note(o, domain,
+                 local->name + " is this host: only MX hosts preferred to " +
+                     std::to_string(limit) + " are used");
+      candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                      [&](const mx_host& h) { return h.preference >= limit; }),
+                       candidates.end());
+      if (candidates.empty()) {
+        route_failed(r, errc::mail_loop, true, 4, 6,
+                     "mail for " + domain + " loops back to this host (its best MX)");
+        route_note(o, domain, r.text);
+        co_return r;
+      }
+    }
+  }
   if (o.max_hosts > 0 && candidates.size() > o.max_hosts) candidates.resize(o.max_hosts);
   co_await fill_addresses(resolver, r, std::move(candidates), o);
   if (r.hosts.empty()) {

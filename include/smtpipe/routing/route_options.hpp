@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace smtpipe {
 
@@ -31,6 +32,10 @@ struct route_options {
   /// Deliver every domain to this host instead of its MX hosts (a relay host: its A/AAAA, or
   /// an IP address), still with source binding and fallback between its addresses.
   std::string relay_host;
+  /// This host's own names (as they appear in MX records). When one of them is an MX host of
+  /// a domain, only more preferred hosts are used (RFC 5321 §5.1: no mail loop); when this
+  /// host is the most preferred, the route fails with `errc::mail_loop` (5.4.6).
+  std::vector<std::string> local_names;
   routing_observer* observer = nullptr;  ///< Not owned; may be null.
 };
 
