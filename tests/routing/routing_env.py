@@ -19,6 +19,7 @@ The zone (routing.test.), answered by unbound from local-data:
     alias     MX 10 cname-mx (CNAME of mx-b)         -> mx-b, noted
     short     A 127.0.0.2 with TTL 1                 -> the cache test
     broken.test.  forwarded to a closed port         -> SERVFAIL, transient
+    silent    MX 5 mx-silent (127.0.0.8: accepts, never greets), MX 10 mx-b -> mx-b
     tlsopp    MX 10 mx-tls-bad                       -> STARTTLS fails, plaintext fallback
     tls       MX 5 mx-tls-bad, MX 10 mx-tls-good     -> with TLS required: mx-tls-good
 
@@ -52,6 +53,7 @@ ZONE = "routing.test."
 SINKS = {"mx-a": "127.0.0.2", "mx-b": "127.0.0.3", "mx-busy": "127.0.0.4"}
 DOWN = "127.0.0.9"
 SOURCE = "127.0.0.5"
+SILENT = "127.0.0.8"  # a listening socket never accepted from: connections open, no greeting
 TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
 
 
@@ -94,6 +96,8 @@ def unbound_conf(base, port, broken_port):
         f'"{z("alias")} MX 10 {z("cname-mx")}"', f'"{z("cname-mx")} CNAME {z("mx-b")}"',
         f'"{z("short")} 1 IN A {SINKS["mx-a"]}"',
         f'"{z("ghost")} TXT \\"no address here\\""',
+        f'"{z("mx-silent")} A {SILENT}"',
+        f'"{z("silent")} MX 5 {z("mx-silent")}"', f'"{z("silent")} MX 10 {z("mx-b")}"',
         f'"{z("mx-tls-bad")} A {TLS_SINKS["mx-tls-bad"][0]}"',
         f'"{z("mx-tls-good")} A {TLS_SINKS["mx-tls-good"][0]}"',
         f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',
@@ -324,6 +328,16 @@ def e2e(send, env, sink_dirs, tls_sinks, certs):
         check(min(seen.values()) >= 3, f"equal preferences not shuffled: {seen}")
     c.case("equal preferences shuffled (24 runs)", shuffle)
 
+    def silent():
+        start = time.monotonic()
+        p, rows, new, err = send_to("user@silent.routing.test",
+                                    extra=["--timeout-scale", "0.005", "--transcript"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["address"] == SINKS["mx-b"], f"rows {rows}")
+        check(f"mx-silent.routing.test [{SILENT}] left" in err, f"no note of the silent MX: {err}")
+        check(time.monotonic() - start < 10, "the greeting timeout was not the scaled one")
+    c.case("first MX accepts but never greets: greeting timeout, the second takes it", silent)
+
     def tls_opportunistic():
         check(tls_sinks, "the TLS listeners were not started (--aiosmtpd-server, --make-certs)")
         before = len(tls_sinks["mx-tls-bad"].messages())
@@ -371,12 +385,16 @@ def main():
     base = tempfile.mkdtemp(prefix="smtpipe-routing-")
     os.chmod(base, 0o755)
     servers = []
+    silent_listener = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ok = False
     try:
         unbound = Unbound(base)
         servers.append(unbound)
-        port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()])
+        port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT])
+        silent_listener = socket.socket()
+        silent_listener.bind((SILENT, port))
+        silent_listener.listen(16)
         sink_dirs = {}
         for name, ip in SINKS.items():
             flags = ["-d", os.path.join(base, name, "%M."), "-c"]
@@ -419,6 +437,8 @@ def main():
     finally:
         for s in reversed(servers):
             s.stop()
+        if silent_listener:
+            silent_listener.close()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     return 0 if ok else 1
