@@ -247,3 +247,34 @@ TEST_CASE("routed: MX hosts as or less preferred than this host are not used (lo
   CHECK(loop.permanent);
   CHECK(loop.status.to_string() == "5.4.6");
 }
+
+TEST_CASE("routed: parallel_domains delivers domains at once; results in domain order [routing]") {
+  asio::io_context io;
+  dns_resolver r(io.get_executor(), test::test_resolver_options());
+  // silent and silent2 both start with an MX that accepts and never greets: each costs a
+  // greeting timeout (1.5 s here) before the next MX. At once, the two cost one.
+  const std::vector<message> ms{make({"a@silent.routing.test", "b@silent2.routing.test",
+                                      "c@pref.routing.test", "d@nullmx.routing.test"})};
+  route_options o;
+  o.parallel_domains = 4;
+  o.port = test::test_mx_port();
+  session_options s;
+  s.timeouts = s.timeouts.scaled(0.005);
+  static const default_pipeline pipeline;
+  const auto start = std::chrono::steady_clock::now();
+  auto res = run_to_end(io, deliver_routed(r, pipeline, std::span<const message>(ms), s, o));
+  const auto took = std::chrono::steady_clock::now() - start;
+  const auto& rs = res.messages[0].recipients;
+  CHECK(rs[0].status == delivery_status::delivered);
+  CHECK(rs[0].host_address == "127.0.0.3");
+  CHECK(rs[1].status == delivery_status::delivered);
+  CHECK(rs[1].host_address == "127.0.0.2");
+  CHECK(rs[2].status == delivery_status::delivered);
+  CHECK(rs[3].status == delivery_status::permanent);
+  REQUIRE(res.domains.size() == 4);
+  CHECK(res.domains[0].domain == "silent.routing.test");
+  CHECK(res.domains[1].domain == "silent2.routing.test");
+  CHECK(res.domains[0].tried.at(0).address == "127.0.0.8");
+  CHECK(res.domains[0].tried.at(0).error == errc::timeout);
+  CHECK(took < std::chrono::milliseconds(2800));  // one after another: over 3 s
+}

@@ -20,6 +20,7 @@ The zone (routing.test.), answered by unbound from local-data:
     short     A 127.0.0.2 with TTL 1                 -> the cache test
     broken.test.  forwarded to a closed port         -> SERVFAIL, transient
     silent    MX 5 mx-silent (127.0.0.8: accepts, never greets), MX 10 mx-b -> mx-b
+    silent2   MX 5 mx-silent, MX 10 mx-a             -> mx-a
     tlsopp    MX 10 mx-tls-bad                       -> STARTTLS fails, plaintext fallback
     tls       MX 5 mx-tls-bad, MX 10 mx-tls-good     -> with TLS required: mx-tls-good
 
@@ -98,6 +99,7 @@ def unbound_conf(base, port, broken_port):
         f'"{z("ghost")} TXT \\"no address here\\""',
         f'"{z("mx-silent")} A {SILENT}"',
         f'"{z("silent")} MX 5 {z("mx-silent")}"', f'"{z("silent")} MX 10 {z("mx-b")}"',
+        f'"{z("silent2")} MX 5 {z("mx-silent")}"', f'"{z("silent2")} MX 10 {z("mx-a")}"',
         f'"{z("mx-tls-bad")} A {TLS_SINKS["mx-tls-bad"][0]}"',
         f'"{z("mx-tls-good")} A {TLS_SINKS["mx-tls-good"][0]}"',
         f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',

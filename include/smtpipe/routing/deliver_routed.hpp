@@ -13,14 +13,18 @@
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -263,6 +267,18 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   }
 }
 
+/// Delivers the domains of `groups` from `next` on, one after another, until none is left.
+template <class Pipeline>
+asio::awaitable<void> domain_worker(dns_resolver& resolver, const Pipeline& pipeline,
+                                    const std::vector<domain_group>& groups,
+                                    std::vector<domain_result>& results, std::size_t& next,
+                                    const session_options& options, const route_options& ropts) {
+  while (next < groups.size()) {
+    const std::size_t i = next++;
+    co_await deliver_domain(resolver, pipeline, groups[i], options, ropts, results[i]);
+  }
+}
+
 template <class Pipeline>
 asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const Pipeline& pipeline,
                                                    std::span<const message> messages,
@@ -285,11 +301,43 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
     }
   }
   const std::vector<domain_group> groups = group_by_domain(messages);
-  for (const domain_group& g : groups) {
-    domain_result d;
-    co_await deliver_domain(resolver, pipeline, g, options, ropts, d);
-    if (d.route.error || (d.error && d.session.messages.empty())) route_failure_results(out, g, d);
-    else session_results(out, g, d);
+  std::vector<domain_result> results(groups.size());
+  std::size_t next = 0;
+  const std::size_t workers =
+      std::min(groups.size(), std::max<std::size_t>(1, ropts.parallel_domains));
+  if (workers <= 1) {
+    co_await domain_worker(resolver, pipeline, groups, results, next, options, ropts);
+  } else {
+    // Each worker takes the next domain until none is left; this coroutine waits for all of
+    // them (they use its frame), passing a cancellation on to each.
+    auto executor = co_await asio::this_coro::executor;
+    std::size_t running = workers;
+    std::exception_ptr failure;
+    asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
+    std::vector<asio::cancellation_signal> signals(workers);
+    for (std::size_t w = 0; w < workers; ++w) {
+      asio::co_spawn(executor,
+                     domain_worker(resolver, pipeline, groups, results, next, options, ropts),
+                     asio::bind_cancellation_slot(signals[w].slot(), [&](std::exception_ptr e) {
+                       if (e && !failure) failure = e;
+                       if (--running == 0) all_done.cancel();
+                     }));
+    }
+    co_await asio::this_coro::throw_if_cancelled(false);
+    while (running > 0) {
+      auto [ec] = co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      if (running > 0 && ec == asio::error::operation_aborted) {
+        for (auto& signal : signals) signal.emit(asio::cancellation_type::terminal);
+        co_await asio::this_coro::reset_cancellation_state();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    domain_result& d = results[i];
+    if (d.route.error || (d.error && d.session.messages.empty()))
+      route_failure_results(out, groups[i], d);
+    else session_results(out, groups[i], d);
     out.domains.push_back(std::move(d));
   }
   co_return out;
@@ -301,7 +349,8 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
 /// preference (RFC 5321 §5.1), each host's addresses in turn, the next one when a host cannot
 /// be reached, greets with 4xx/421 (or 5xx), or fails TLS that the policy requires; a reply
 /// to MAIL, RCPT or DATA is final. Recipients of one domain share one session (and
-/// transactions); domains are delivered one after the other. Null MX and NXDOMAIN fail
+/// transactions); domains are delivered one after the other, or `routing.parallel_domains` at
+/// once. Null MX and NXDOMAIN fail
 /// permanently without any connection; DNS failures and timeouts transiently.
 ///
 /// `resolver`, `pipeline` and `messages` must outlive the operation. An empty

@@ -32,6 +32,8 @@ struct route_options {
   /// Deliver every domain to this host instead of its MX hosts (a relay host: its A/AAAA, or
   /// an IP address), still with source binding and fallback between its addresses.
   std::string relay_host;
+  /// Domains delivered at once, each over its own connection; 1: one after another.
+  std::size_t parallel_domains = 1;
   /// This host's own names (as they appear in MX records). When one of them is an MX host of
   /// a domain, only more preferred hosts are used (RFC 5321 §5.1: no mail loop); when this
   /// host is the most preferred, the route fails with `errc::mail_loop` (5.4.6).
