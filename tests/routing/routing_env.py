@@ -54,6 +54,7 @@ ZONE = "routing.test."
 SINKS = {"mx-a": "127.0.0.2", "mx-b": "127.0.0.3", "mx-busy": "127.0.0.4"}
 DOWN = "127.0.0.9"
 SOURCE = "127.0.0.5"
+BENCH_HOSTS, BENCH_DOMAINS = 10, 100
 SILENT = "127.0.0.8"  # a listening socket never accepted from: connections open, no greeting
 TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
 
@@ -105,6 +106,11 @@ def unbound_conf(base, port, broken_port):
         f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',
         f'"{z("tls")} MX 5 {z("mx-tls-bad")}"', f'"{z("tls")} MX 10 {z("mx-tls-good")}"',
     ]
+    # The benchmark's domains: d0..d99.bench, spread over ten MX hosts bench-mx0..9.
+    for i in range(BENCH_HOSTS):
+        data.append(f'"bench-mx{i}.{ZONE} A 127.0.0.{10 + i}"')
+    for i in range(BENCH_DOMAINS):
+        data.append(f'"d{i}.bench.{ZONE} MX 10 bench-mx{i % BENCH_HOSTS}.{ZONE}"')
     lines = "\n".join(f"  local-data: {d}" for d in data)
     return f"""server:
   interface: 127.0.0.1@{port}
@@ -382,6 +388,7 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--aiosmtpd-server", help="tests/interop/aiosmtpd_server.py")
     ap.add_argument("--make-certs", help="tests/tls/make_certs.sh")
+    ap.add_argument("--bench", help="bench_routing: 100 domains over 10 smtp-sinks (127.0.0.10-19)")
     ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="smtpipe-routing-")
@@ -393,7 +400,14 @@ def main():
     try:
         unbound = Unbound(base)
         servers.append(unbound)
-        port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT])
+        bench_ips = [f"127.0.0.{10 + i}" for i in range(BENCH_HOSTS)] if args.bench else []
+        port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT]
+                                + bench_ips)
+        for i, ip in enumerate(bench_ips):
+            sink = SmtpSink(os.path.join(base, f"bench{i}"), [], host=ip, hostname=f"bench-mx{i}.routing.test")
+            sink.port = port
+            sink.start()
+            servers.append(sink)
         silent_listener = socket.socket()
         silent_listener.bind((SILENT, port))
         silent_listener.listen(16)
@@ -432,6 +446,11 @@ def main():
             last = run([args.unit, "-tc=*cache*"], env, timeout=60)
             sys.stdout.write(last.stdout.decode(errors="replace") + last.stderr.decode(errors="replace"))
             ok = ok and first.returncode == 0 and last.returncode == 0
+        if args.bench:
+            for _ in range(3):
+                b = run([args.bench, str(BENCH_DOMAINS), "1", "10", "100"], env, timeout=600)
+                sys.stdout.write(b.stdout.decode() + b.stderr.decode())
+                ok = ok and b.returncode == 0
         if args.run:
             ok = ok and subprocess.run(args.run, env=env).returncode == 0
     except ServerUnavailable as e:
