@@ -5,6 +5,8 @@
 
 #include <smtpipe.hpp>
 
+#include <asio/ip/address.hpp>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -22,12 +24,21 @@
 
 namespace smtpipe_cli {
 
+#ifndef SMTPIPE_SEND_ROUTING
+#define SMTPIPE_SEND_ROUTING 0
+#endif
+
 constexpr bool tls_built = SMTPIPE_SEND_TLS != 0;
+constexpr bool routing_built = SMTPIPE_SEND_ROUTING != 0;
 
 /// Every setting of one run, from the command line and (sendmail mode) configuration files.
 struct cli_options {
   std::string host = "localhost";
   std::string port = "25";
+  bool server_given = false;
+  // MX routing (a build with libunbound): without --server, or --server bound to an address.
+  std::string dns_server, mx_port = "25", source_address;
+  bool routed = false;
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
   bool pipelining = true;
@@ -120,6 +131,7 @@ inline std::optional<std::string> parse_server(std::string_view spec, cli_option
     o.port = std::string(port);
   }
   o.host = std::string(host);
+  o.server_given = true;
   return std::nullopt;
 }
 
@@ -202,7 +214,19 @@ inline table_parse parse_with_table(int argc, char** argv, const std::vector<opt
 }
 
 /// The checks that hold whichever way the options were given; an error message.
-inline std::optional<std::string> check_consistency(const cli_options& o) {
+inline std::optional<std::string> check_consistency(cli_options& o) {
+  for (const std::string* given : {&o.dns_server, &o.source_address})
+    if (!routing_built && !given->empty())
+      return std::string("--dns-server and --source-address need a build with libunbound");
+  o.routed = routing_built && (!o.server_given || !o.source_address.empty());
+  if (o.routed) {
+    unsigned port = 0;
+    if (!parse_number(o.mx_port, port) || port == 0 || port > 65535)
+      return "--mx-port: bad port '" + o.mx_port + "'";
+    std::error_code bad;
+    if (!o.source_address.empty()) (void)asio::ip::make_address(o.source_address, bad);
+    if (bad) return "--source-address: '" + o.source_address + "' is not an IP address";
+  }
   if (!tls_built && !o.tls_options_given.empty())
     return o.tls_options_given.front() +
            ": this program was built without OpenSSL, so without TLS (only --tls none)";

@@ -99,12 +99,15 @@ inline void report_json(const cli_options& o, const smtpipe::session_result& r,
           << smtpipe::to_string(rr.status) << "\",\"code\":" << rr.code << ",\"enhanced\":"
           << (rr.enhanced.present() ? json_string(rr.enhanced.to_string()) : "null")
           << ",\"text\":" << json_string(rr.text) << ",\"state\":" << json_string(rr.state)
+          << ",\"host\":" << (rr.host.empty() ? "null" : json_string(rr.host))
+          << ",\"address\":" << (rr.host_address.empty() ? "null" : json_string(rr.host_address))
           << "}\n";
     }
   }
   const auto flag = [](bool b) { return b ? "true" : "false"; };
   const smtpipe::tls_status& tls = r.tls;
-  out << "{\"session\":{\"server\":" << json_string(o.host + ':' + o.port)
+  out << "{\"session\":{\"server\":"
+      << (o.routed && !o.server_given ? "null" : json_string(o.host + ':' + o.port))
       << ",\"error\":" << json_error(r.error) << ",\"error_state\":" << json_string(r.error_state)
       << ",\"error_text\":" << json_string(r.error_text)
       << ",\"greeting\":" << json_string(r.greeting) << ",\"esmtp\":" << flag(r.esmtp)

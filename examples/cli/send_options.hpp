@@ -29,6 +29,26 @@ inline std::vector<option_spec> send_option_table() {
   };
   return {
       {{"--server"}, true, [](cli_options& o, const std::string& v) { return parse_server(v, o); }},
+      {{"--dns-server"},
+       true,
+       [](cli_options& o, const std::string& v) -> result {
+         if (v.empty()) return std::string("needs IP[:PORT]");
+         o.dns_server = v;
+         return std::nullopt;
+       }},
+      {{"--mx-port"},
+       true,
+       [](cli_options& o, const std::string& v) -> result {
+         o.mx_port = v;  // checked with the other routing options (check_consistency)
+         return std::nullopt;
+       }},
+      {{"--source-address"},
+       true,
+       [](cli_options& o, const std::string& v) -> result {
+         if (v.empty()) return std::string("needs an IP address");
+         o.source_address = v;
+         return std::nullopt;
+       }},
       {{"-f", "--from"},
        true,
        [](cli_options& o, const std::string& v) -> result {

@@ -5,6 +5,7 @@
 
 #include "cli/options.hpp"
 #include "cli/progress.hpp"
+#include "cli/routing.hpp"
 
 #include <smtpipe.hpp>
 #if SMTPIPE_SEND_TLS
@@ -201,11 +202,16 @@ inline smtpipe::session_result send(const cli_options& o, smtpipe::session_optio
   asio::io_context io(1);
   smtpipe::session_result result;
   std::exception_ptr failure;
-  asio::co_spawn(io, smtpipe::deliver(o.host, o.port, pipeline, messages, options),
-                 [&](std::exception_ptr e, smtpipe::session_result r) {
-                   failure = e;
-                   result = std::move(r);
-                 });
+#if SMTPIPE_SEND_ROUTING
+  if (o.routed) {
+    result = send_routed(o, options, io, pipeline, messages);
+  } else
+#endif
+    asio::co_spawn(io, smtpipe::deliver(o.host, o.port, pipeline, messages, options),
+                   [&](std::exception_ptr e, smtpipe::session_result r) {
+                     failure = e;
+                     result = std::move(r);
+                   });
   io.run();
   if (progress) progress->finish();
   if (options.auth) wipe(options.auth->credentials.secret);

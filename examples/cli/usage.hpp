@@ -18,8 +18,9 @@ Sends the RFC 5322 message read from standard input to every RECIPIENT over one 
 connection. Line ends are canonicalised to CRLF and leading dots stuffed on the way out.
 
 options:
-  --server HOST[:PORT]    server to connect to (default localhost:25); an IPv6 address
-                          takes brackets when a port follows: [::1]:2525
+  --server HOST[:PORT]    server to connect to (default localhost:25, or MX routing when
+                          built with libunbound); an IPv6 address takes brackets when a
+                          port follows: [::1]:2525
   -f, --from ADDRESS      envelope sender (default: login@hostname); "" is the null
                           sender <>
   --helo NAME             EHLO/HELO argument: a domain or an address literal
@@ -37,6 +38,12 @@ options:
   --max-recipients N      at most N recipients per transaction (default 100; 0: no limit)
   -h, --help              show this help and exit
   --version               show the version and exit
+
+routing (needs a build with libunbound): without --server, to each recipient domain's MX
+hosts (RFC 5321 §5.1); --json recipients then say which host and address took them:
+  --dns-server IP[:PORT]  the DNS server to ask (default: /etc/resolv.conf's)
+  --mx-port PORT          the port of every MX host (default 25)
+  --source-address ADDR   bind outgoing connections to ADDR (with --server too)
 
 TLS (needs a build with OpenSSL; without it only --tls none):
   --tls MODE              none, opportunistic (default: STARTTLS when offered; if it

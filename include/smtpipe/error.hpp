@@ -69,6 +69,17 @@ enum class errc {
   sasl_bad_challenge,        ///< Malformed or unexpected server data in a SASL exchange.
   sasl_server_not_verified,  ///< The server failed to prove knowledge of the credentials (SCRAM).
   auth_failed,               ///< The server refused AUTH (535; 454 transiently...): see the reply.
+
+  // Routing (RFC 5321 §5.1, RFC 7505): DNS answers and MX hosts.
+  dns_timeout,       ///< A DNS lookup got no answer within its timeout (transient).
+  dns_failure,       ///< SERVFAIL, REFUSED or a resolver error (transient).
+  dns_bogus,         ///< DNSSEC validation failed for the answer (transient).
+  domain_not_found,  ///< NXDOMAIN: the recipient domain does not exist (permanent, 5.1.2).
+  null_mx,           ///< The domain publishes a null MX, `MX 0 .` (permanent, 5.1.10).
+  no_mx_address,     ///< No MX host (or the implicit MX) has an address to connect to.
+  resolver_setup,    ///< The DNS resolver could not be configured (forwarder, file...).
+  all_hosts_failed,  ///< Every MX host and address was tried and none took the message.
+  mail_loop,         ///< This host is the domain's most preferred MX (permanent, 5.4.6).
 };
 
 namespace detail {
@@ -122,6 +133,15 @@ class error_category_impl final : public std::error_category {
       case errc::sasl_bad_challenge: return "malformed or unexpected SASL challenge";
       case errc::sasl_server_not_verified: return "SASL server signature not verified";
       case errc::auth_failed: return "authentication refused by the server";
+      case errc::dns_timeout: return "DNS lookup timed out";
+      case errc::dns_failure: return "DNS lookup failed (server failure)";
+      case errc::dns_bogus: return "DNSSEC validation failed (bogus answer)";
+      case errc::domain_not_found: return "domain not found (NXDOMAIN)";
+      case errc::null_mx: return "domain accepts no mail (null MX)";
+      case errc::no_mx_address: return "no MX host has an address";
+      case errc::resolver_setup: return "DNS resolver could not be configured";
+      case errc::all_hosts_failed: return "no MX host could take the message";
+      case errc::mail_loop: return "mail for the domain loops back to this host";
     }
     return "unknown smtpipe error";
   }

@@ -73,6 +73,7 @@ class Authenticator:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--out", required=True, help="file to append accepted messages to")
     parser.add_argument("--refuse", action="append", default=[])
     parser.add_argument("--defer", action="append", default=[])
@@ -93,7 +94,7 @@ def main():
         options.update(authenticator=Authenticator(args.auth_user, password),
                        auth_require_tls=True, auth_required=True)
     controller = Controller(Handler(args.refuse, args.defer, args.out),
-                            hostname="127.0.0.1", port=args.port, decode_data=False, **options)
+                            hostname=args.host, port=args.port, decode_data=False, **options)
     controller.start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

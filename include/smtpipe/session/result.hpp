@@ -44,6 +44,8 @@ struct recipient_result {
   std::string state;         ///< Name of the state that decided, e.g. "rcpt" or "data".
   int state_id = -1;         ///< ID of that state; -1 when the message was never started.
   std::error_code error;     ///< Set when an error, not a reply, decided (timeout, I/O...).
+  std::string host;          ///< The host that decided (an MX host when routed); may be empty.
+  std::string host_address;  ///< That host's IP address; empty when no connection decided.
 };
 
 /// One message's result: a result per recipient, in the order of `message::recipients`.

@@ -1,0 +1,26 @@
+// smtpipe/routing.hpp - Routing to the internet: libunbound DNS, MX resolution, routed delivery.
+// SPDX-License-Identifier: BSL-1.0
+//
+// Not included by <smtpipe.hpp>: a program that includes this header links libunbound
+// (pkg-config libunbound); one that does not, does not need it.
+#ifndef SMTPIPE_ROUTING_HPP
+#define SMTPIPE_ROUTING_HPP
+
+#include "smtpipe/routing/address_preference.hpp"
+#include "smtpipe/routing/deliver_routed.hpp"
+#include "smtpipe/routing/dns_answer.hpp"
+#include "smtpipe/routing/dns_resolver.hpp"
+#include "smtpipe/routing/dns_security.hpp"
+#include "smtpipe/routing/dns_type.hpp"
+#include "smtpipe/routing/domain_result.hpp"
+#include "smtpipe/routing/host_attempt.hpp"
+#include "smtpipe/routing/mx_host.hpp"
+#include "smtpipe/routing/mx_record.hpp"
+#include "smtpipe/routing/resolve_route.hpp"
+#include "smtpipe/routing/resolver_options.hpp"
+#include "smtpipe/routing/route.hpp"
+#include "smtpipe/routing/route_options.hpp"
+#include "smtpipe/routing/routed_result.hpp"
+#include "smtpipe/routing/routing_observer.hpp"
+
+#endif  // !SMTPIPE_ROUTING_HPP

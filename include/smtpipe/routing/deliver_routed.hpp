@@ -1,0 +1,408 @@
+// smtpipe/routing/deliver_routed.hpp - Deliver messages to their recipients' domains through MX.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_ROUTING_DELIVER_ROUTED_HPP
+#define SMTPIPE_ROUTING_DELIVER_ROUTED_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/error.hpp"
+#include "smtpipe/routing/dns_resolver.hpp"
+#include "smtpipe/routing/resolve_route.hpp"
+#include "smtpipe/routing/routed_result.hpp"
+#include "smtpipe/client/runner.hpp"
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+// g++ 12 reports -Wmismatched-new-delete on coroutine frames that use the promise's own
+// operator new and delete (a false positive, GCC PR 109224).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace smtpipe {
+
+namespace detail {
+
+/// The domain of a mailbox, lower-cased; empty when there is none.
+inline std::string recipient_domain(std::string_view mailbox) {
+  const auto at = mailbox.rfind('@');
+  if (at == std::string_view::npos || at + 1 >= mailbox.size()) return {};
+  return dns_lower(mailbox.substr(at + 1));
+}
+
+/// The recipients of one domain: a copy of each message that has some, with only those.
+struct domain_group {
+  std::string domain;
+  std::vector<message> messages;
+  std::vector<std::size_t> message_index;                 // into the caller's messages
+  std::vector<std::vector<std::size_t>> recipient_index;  // into that message's recipients
+};
+
+inline std::vector<domain_group> group_by_domain(std::span<const message> messages) {
+  std::vector<domain_group> groups;
+  for (std::size_t m = 0; m < messages.size(); ++m) {
+    for (std::size_t r = 0; r < messages[m].recipients.size(); ++r) {
+      const std::string d = recipient_domain(messages[m].recipients[r].address);
+      if (d.empty()) continue;
+      auto g = std::find_if(groups.begin(), groups.end(),
+                            [&](const domain_group& x) { return x.domain == d; });
+      if (g == groups.end()) {
+        groups.push_back({d, {}, {}, {}});
+        g = groups.end() - 1;
+      }
+      if (g->message_index.empty() || g->message_index.back() != m) {
+        message copy = messages[m];
+        copy.recipients.clear();
+        g->messages.push_back(std::move(copy));
+        g->message_index.push_back(m);
+        g->recipient_index.emplace_back();
+      }
+      g->messages.back().recipients.push_back(messages[m].recipients[r]);
+      g->recipient_index.back().push_back(r);
+    }
+  }
+  return groups;
+}
+
+/// Connects `socket` to `to` within `timeout`, bound first to `source` when given.
+inline asio::awaitable<std::error_code> connect_from(asio::ip::tcp::socket& socket,
+                                                     asio::ip::tcp::endpoint to,
+                                                     std::optional<asio::ip::address> source,
+                                                     std::chrono::milliseconds timeout) {
+  using namespace asio::experimental::awaitable_operators;
+  using asio::experimental::as_tuple;
+  std::error_code ec;
+  socket.open(to.protocol(), ec);
+  if (ec) co_return ec;
+  if (source) {
+    socket.bind(asio::ip::tcp::endpoint(*source, 0), ec);
+    if (ec) co_return ec;
+  }
+  asio::steady_timer timer(socket.get_executor());
+  timer.expires_after(timeout);
+  auto outcome = co_await (socket.async_connect(to, as_tuple(asio::use_awaitable)) ||
+                           timer.async_wait(as_tuple(asio::use_awaitable)));
+  if (outcome.index() == 1) co_return make_error_code(errc::timeout);
+  co_return std::get<0>(std::get<0>(outcome));
+}
+
+/// True when the session decided nothing: every recipient is still transient, left by the
+/// greeting, EHLO/HELO, STARTTLS or AUTH (or never tried), and no message was refused by
+/// validation. Only then is the next address or MX host tried (RFC 5321 §5.1): a reply to
+/// MAIL, RCPT or DATA is this host's answer.
+inline bool nothing_decided(const session_result& r) {
+  for (const auto& m : r.messages) {
+    if (m.error) return false;
+    for (const auto& rr : m.recipients) {
+      if (rr.status != delivery_status::transient) return false;
+      const std::string_view s = rr.state;
+      if (!(s.empty() || s == "banner" || s == "ehlo" || s == "helo" || s == "starttls" ||
+            s == "auth"))
+        return false;
+    }
+  }
+  return true;
+}
+
+inline void route_failure_results(routed_result& out, const domain_group& g,
+                                  const domain_result& d) {
+  for (std::size_t i = 0; i < g.messages.size(); ++i) {
+    auto& target = out.messages[g.message_index[i]].recipients;
+    for (std::size_t k = 0; k < g.recipient_index[i].size(); ++k) {
+      recipient_result& rr = target[g.recipient_index[i][k]];
+      rr.status = d.route.permanent ? delivery_status::permanent : delivery_status::transient;
+      rr.code = 0;
+      rr.enhanced = d.route.status;
+      rr.text = d.route.text;
+      rr.state = "routing";
+      rr.state_id = -1;
+      rr.error = d.error;
+    }
+  }
+}
+
+inline void session_results(routed_result& out, const domain_group& g, const domain_result& d) {
+  for (std::size_t i = 0; i < g.messages.size() && i < d.session.messages.size(); ++i) {
+    const message_result& got = d.session.messages[i];
+    message_result& target = out.messages[g.message_index[i]];
+    if (got.error && !target.error) target.error = got.error;
+    target.transactions += got.transactions;
+    for (std::size_t k = 0; k < g.recipient_index[i].size() && k < got.recipients.size(); ++k) {
+      recipient_result& rr = target.recipients[g.recipient_index[i][k]];
+      rr = got.recipients[k];
+      rr.host = d.host;
+      rr.host_address = d.address;
+    }
+  }
+}
+
+template <class Pipeline>
+asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pipeline,
+                                     const domain_group& g, session_options options,
+                                     route_options ropts, domain_result& d) {
+  auto executor = co_await asio::this_coro::executor;
+  d.domain = g.domain;
+  d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
+  d.tried = d.route.skipped;
+  if (d.route.error) {
+    d.error = d.route.error;
+    co_return;
+  }
+  const std::span<const message> messages(g.messages);
+  bool had_session = false;
+  std::error_code last_error;
+  for (const mx_host& host : d.route.hosts) {
+    for (const asio::ip::address& address : host.addresses) {
+      host_attempt attempt{host.name, address.to_string(), {}, {}, false};
+      if (ropts.source_address && ropts.source_address->is_v4() != address.is_v4()) {
+        attempt.error = make_error_code(std::errc::address_family_not_supported);
+        attempt.reason = "the source address is of the other family";
+        route_note(ropts, g.domain,
+                   "skipping " + host.name + " [" + attempt.address + "]: " + attempt.reason);
+        d.tried.push_back(std::move(attempt));
+        continue;
+      }
+      const asio::ip::tcp::endpoint to(address, ropts.port);
+      session_options here = options;
+      // SNI and certificate name: the MX host, unless the caller named one.
+      if (here.tls_server_name.empty()) here.tls_server_name = host.name;
+      asio::ip::tcp::socket socket(executor);
+      route_note(ropts, g.domain,
+                 "connecting to " + host.name + " [" + attempt.address +
+                     "]:" + std::to_string(ropts.port) +
+                     (ropts.source_address ? " from " + ropts.source_address->to_string() : ""));
+      if (auto ec =
+              co_await connect_from(socket, to, ropts.source_address, options.timeouts.connect)) {
+        attempt.error = ec;
+        attempt.reason = "connect: " + ec.message();
+        last_error = ec;
+        route_note(ropts, g.domain, host.name + " [" + attempt.address + "]: " + attempt.reason);
+        d.tried.push_back(std::move(attempt));
+        continue;
+      }
+      session_result result = co_await run_session(std::move(socket), pipeline, messages, here);
+      if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
+        // Opportunistic TLS failed before any message byte: a fresh plaintext connection to
+        // the same address, never the one on which TLS failed (as `deliver` does).
+        const std::error_code why = result.tls_fallback_reason;
+        route_note(ropts, g.domain,
+                   host.name + ": TLS failed (" + why.message() + "), again without TLS");
+        here.tls = tls_mode::none;
+        asio::ip::tcp::socket plain(executor);
+        if (auto ec =
+                co_await connect_from(plain, to, ropts.source_address, options.timeouts.connect)) {
+          attempt.error = ec;
+          attempt.reason = "connect (plaintext after TLS failure): " + ec.message();
+          last_error = ec;
+          d.tried.push_back(std::move(attempt));
+          continue;
+        }
+        result = co_await run_session(std::move(plain), pipeline, messages, here);
+        result.tls_fallback_reason = why;
+      }
+      had_session = true;
+      d.host = host.name;
+      d.address = attempt.address;
+      if (nothing_decided(result)) {
+        // No answer, a 4xx/421 or 5xx greeting, EHLO or STARTTLS (under a policy requiring
+        // TLS) failed: the next address or host may do better (RFC 5321 §5.1).
+        const recipient_result* first = nullptr;
+        for (const auto& m : result.messages)
+          if (!m.recipients.empty() && !first) first = &m.recipients.front();
+        attempt.error = result.error ? result.error
+                        : first      ? first->error
+                                     : make_error_code(errc::not_attempted);
+        if (!attempt.error) attempt.error = make_error_code(errc::service_not_available);
+        attempt.reason = (first && first->code ? std::to_string(first->code) + " " + first->text
+                                               : attempt.error.message()) +
+                         (result.error_state.empty() ? "" : " in " + result.error_state) +
+                         (result.error_text.empty() ? "" : ": " + result.error_text);
+        last_error = attempt.error;
+        route_note(ropts, g.domain,
+                   host.name + " [" + attempt.address + "] left: " + attempt.reason);
+        d.tried.push_back(std::move(attempt));
+        d.session = std::move(result);
+        continue;
+      }
+      attempt.decided = true;
+      attempt.error = result.error;
+      attempt.reason = result.error ? result.error.message() : "session completed";
+      route_note(ropts, g.domain, host.name + " [" + attempt.address + "] decided the recipients");
+      d.tried.push_back(std::move(attempt));
+      d.session = std::move(result);
+      d.error = {};
+      co_return;
+    }
+  }
+  d.error = make_error_code(errc::all_hosts_failed);
+  if (!had_session) {
+    d.route.permanent = false;
+    d.route.status = {4, 4, 1};
+    d.route.text = "no MX host of " + g.domain + " could be reached" +
+                   (last_error ? ": " + last_error.message() : std::string());
+  }
+}
+
+/// Delivers the domains of `groups` from `next` on, one after another, until none is left.
+template <class Pipeline>
+asio::awaitable<void> domain_worker(dns_resolver& resolver, const Pipeline& pipeline,
+                                    const std::vector<domain_group>& groups,
+                                    std::vector<domain_result>& results, std::size_t& next,
+                                    const session_options& options, const route_options& ropts) {
+  while (next < groups.size()) {
+    const std::size_t i = next++;
+    co_await deliver_domain(resolver, pipeline, groups[i], options, ropts, results[i]);
+  }
+}
+
+template <class Pipeline>
+asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const Pipeline& pipeline,
+                                                   std::span<const message> messages,
+                                                   session_options options, route_options ropts) {
+  routed_result out;
+  out.messages.resize(messages.size());
+  for (std::size_t m = 0; m < messages.size(); ++m) {
+    for (const auto& r : messages[m].recipients) {
+      recipient_result rr;
+      rr.address = r.address;
+      rr.status = delivery_status::transient;
+      rr.error = make_error_code(errc::not_attempted);
+      if (recipient_domain(r.address).empty()) {
+        rr.status = delivery_status::permanent;
+        rr.error = make_error_code(errc::invalid_address);
+        rr.text = "no domain to route to";
+        rr.state = "routing";
+      }
+      out.messages[m].recipients.push_back(std::move(rr));
+    }
+  }
+  const std::vector<domain_group> groups = group_by_domain(messages);
+  std::vector<domain_result> results(groups.size());
+  std::size_t next = 0;
+  const std::size_t workers =
+      std::min(groups.size(), std::max<std::size_t>(1, ropts.parallel_domains));
+  if (workers <= 1) {
+    co_await domain_worker(resolver, pipeline, groups, results, next, options, ropts);
+  } else {
+    // Each worker takes the next domain until none is left; this coroutine waits for all of
+    // them (they use its frame), passing a cancellation on to each.
+    auto executor = co_await asio::this_coro::executor;
+    std::size_t running = workers;
+    std::exception_ptr failure;
+    asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
+    std::vector<asio::cancellation_signal> signals(workers);
+    for (std::size_t w = 0; w < workers; ++w) {
+      asio::co_spawn(executor,
+                     domain_worker(resolver, pipeline, groups, results, next, options, ropts),
+                     asio::bind_cancellation_slot(signals[w].slot(), [&](std::exception_ptr e) {
+                       if (e && !failure) failure = e;
+                       if (--running == 0) all_done.cancel();
+                     }));
+    }
+    co_await asio::this_coro::throw_if_cancelled(false);
+    while (running > 0) {
+      auto [ec] = co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      if (running > 0 && ec == asio::error::operation_aborted) {
+        for (auto& signal : signals) signal.emit(asio::cancellation_type::terminal);
+        co_await asio::this_coro::reset_cancellation_state();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    domain_result& d = results[i];
+    if (d.route.error || (d.error && d.session.messages.empty()))
+      route_failure_results(out, groups[i], d);
+    else session_results(out, groups[i], d);
+    out.domains.push_back(std::move(d));
+  }
+  co_return out;
+}
+
+}  // namespace detail
+
+/// Delivers `messages` to their recipients' domains: each domain's MX hosts in order of
+/// preference (RFC 5321 §5.1), each host's addresses in turn, the next one when a host cannot
+/// be reached, greets with 4xx/421 (or 5xx), or fails TLS that the policy requires; a reply
+/// to MAIL, RCPT or DATA is final. Recipients of one domain share one session (and
+/// transactions); domains are delivered one after the other, or `routing.parallel_domains` at
+/// once. Null MX and NXDOMAIN fail
+/// permanently without any connection; DNS failures and timeouts transiently.
+///
+/// `resolver`, `pipeline` and `messages` must outlive the operation. An empty
+/// `options.tls_server_name` becomes each MX host's name; opportunistic TLS falls back to a fresh
+/// plaintext connection to the same address, as `deliver` does.
+template <class Pipeline>
+asio::awaitable<routed_result> deliver_routed(dns_resolver& resolver, const Pipeline& pipeline,
+                                              std::span<const message> messages,
+                                              session_options options = {},
+                                              route_options routing = {}) {
+  return detail::deliver_routed_impl(resolver, pipeline, messages, std::move(options),
+                                     std::move(routing));
+}
+
+/// Asio initiating function for `deliver_routed`: completes with
+/// `void(std::error_code, routed_result)`; the error is set only when the operation itself
+/// failed (cancellation, an exception), per-recipient outcomes are in the result.
+template <class Pipeline, class CompletionToken>
+auto async_deliver_routed(dns_resolver& resolver, const Pipeline& pipeline,
+                          std::span<const message> messages, session_options options,
+                          route_options routing, CompletionToken&& token) {
+  return asio::async_initiate<CompletionToken, void(std::error_code, routed_result)>(
+      [](auto handler, asio::awaitable<routed_result> work, asio::any_io_executor ex) {
+        asio::co_spawn(
+            ex, std::move(work),
+            [h = std::move(handler), ex](std::exception_ptr failure, routed_result r) mutable {
+              std::error_code ec;
+              if (failure) {
+                try {
+                  std::rethrow_exception(failure);
+                } catch (const std::system_error& e) {
+                  ec = e.code();
+                } catch (...) {
+                  ec = errc::state_failed;
+                }
+              }
+              auto target = asio::get_associated_executor(h, ex);
+              asio::dispatch(target, [h = std::move(h), ec, r = std::move(r)]() mutable {
+                std::move(h)(ec, std::move(r));
+              });
+            });
+      },
+      token,
+      detail::deliver_routed_impl(resolver, pipeline, messages, std::move(options),
+                                  std::move(routing)),
+      resolver.get_executor());
+}
+
+}  // namespace smtpipe
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // !SMTPIPE_ROUTING_DELIVER_ROUTED_HPP

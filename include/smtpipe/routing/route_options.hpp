@@ -1,0 +1,46 @@
+// smtpipe/routing/route_options.hpp - How routed deliveries find and connect to MX hosts.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_ROUTING_ROUTE_OPTIONS_HPP
+#define SMTPIPE_ROUTING_ROUTE_OPTIONS_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/routing/address_preference.hpp"
+#include "smtpipe/routing/routing_observer.hpp"
+
+#include <asio/ip/address.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace smtpipe {
+
+/// Options of routed delivery. The per-address connect timeout is the session's
+/// `timeouts.connect`.
+struct route_options {
+  route_options() = default;  // not an aggregate (g++ 12 and braced temporaries)
+
+  std::uint16_t port = 25;  ///< The SMTP port of every MX host (tests use another).
+  /// Bind every outgoing connection to this local address (IPv4 or IPv6); addresses of the
+  /// other family are skipped.
+  std::optional<asio::ip::address> source_address;
+  address_preference family = address_preference::ipv6_first;
+  /// At most this many hosts tried per domain (Postfix's smtp_mx_session_limit); 0: all.
+  std::size_t max_hosts = 0;
+  /// Deliver every domain to this host instead of its MX hosts (a relay host: its A/AAAA, or
+  /// an IP address), still with source binding and fallback between its addresses.
+  std::string relay_host;
+  /// Domains delivered at once, each over its own connection; 1: one after another.
+  std::size_t parallel_domains = 1;
+  /// This host's own names (as they appear in MX records). When one of them is an MX host of
+  /// a domain, only more preferred hosts are used (RFC 5321 §5.1: no mail loop); when this
+  /// host is the most preferred, the route fails with `errc::mail_loop` (5.4.6).
+  std::vector<std::string> local_names;
+  routing_observer* observer = nullptr;  ///< Not owned; may be null.
+};
+
+}  // namespace smtpipe
+
+#endif  // !SMTPIPE_ROUTING_ROUTE_OPTIONS_HPP

@@ -1,0 +1,55 @@
+// bench_routing - routed delivery of one message to each of N domains (routing_env.py --bench):
+// wall time, messages per second and connections opened, one domain at a time and with
+// `parallel_domains`. No connection pool: every domain is a connection of its own.
+//
+//   bench_routing DOMAIN_COUNT PARALLEL...   (environment: SMTPIPE_TEST_DNS, _MX_PORT)
+#include "routing/env.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  using namespace smtpipe;
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: bench_routing DOMAIN_COUNT PARALLEL...\n");
+    return 64;
+  }
+  const int domains = std::atoi(argv[1]);
+  std::vector<message> messages;
+  for (int i = 0; i < domains; ++i) {
+    message m;
+    m.sender = "bench@example.org";
+    m.recipients.emplace_back("user@d" + std::to_string(i) + ".bench.routing.test");
+    m.body = body_source::copy("Subject: bench\r\n\r\nrouted\r\n");
+    messages.push_back(std::move(m));
+  }
+  static const default_pipeline pipeline;
+  for (int a = 2; a < argc; ++a) {
+    asio::io_context io;
+    dns_resolver resolver(io.get_executor(), test::test_resolver_options());
+    route_options o;
+    o.port = test::test_mx_port();
+    o.family = address_preference::ipv4_only;
+    o.parallel_domains = static_cast<std::size_t>(std::atoi(argv[a]));
+    session_options s;
+    s.helo_name = "bench.example.org";
+    const auto start = std::chrono::steady_clock::now();
+    auto r = test::run_to_end(io, deliver_routed(resolver, pipeline, messages, s, o),
+                              std::chrono::seconds(300));
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::size_t connections = 0;
+    for (const auto& d : r.domains)
+      for (const auto& t : d.tried)
+        if (!t.address.empty()) ++connections;
+    std::printf(
+        "parallel_domains=%zu domains=%d delivered=%zu seconds=%.3f msg_per_s=%.1f "
+        "connections=%zu\n",
+        o.parallel_domains, domains, r.count(delivery_status::delivered), secs,
+        static_cast<double>(domains) / secs, connections);
+    if (r.count(delivery_status::delivered) != static_cast<std::size_t>(domains)) return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""Routing tests on loopback: a real unbound serving a static test zone, smtp-sink listeners on
+127.0.0.2, 127.0.0.3 and 127.0.0.4 (all on one port, the "MX port"), then either
+
+    routing_env.py --unit PATH/unit_routing      the C++ resolver and routing tests, or
+    routing_env.py --send PATH/smtpipe-send      end-to-end checks through smtpipe-send.
+
+The zone (routing.test.), answered by unbound from local-data:
+
+    pref      MX 5 mx-a, MX 10 mx-b                  -> mx-a (127.0.0.2)
+    down      MX 5 mx-down (127.0.0.9, nothing listens), MX 10 mx-b -> mx-b (127.0.0.3)
+    busy      MX 5 mx-busy (127.0.0.4, greets 450), MX 10 mx-a      -> mx-a
+    shuffle   MX 10 mx-a, MX 10 mx-b                 -> both, about half each
+    implicit  no MX, A 127.0.0.3                     -> implicit MX (127.0.0.3)
+    nullmx    MX 0 .                                 -> permanent 5.1.10, no connection
+    nope      (does not exist)                       -> NXDOMAIN, permanent
+    noaddr    MX 5 ghost (no address), MX 10 mx-b    -> ghost skipped, mx-b
+    literal   MX 5 127.0.0.2. (an address as MX), MX 10 mx-b -> literal skipped, mx-b
+    alias     MX 10 cname-mx (CNAME of mx-b)         -> mx-b, noted
+    short     A 127.0.0.2 with TTL 1                 -> the cache test
+    broken.test.  forwarded to a closed port         -> SERVFAIL, transient
+    silent    MX 5 mx-silent (127.0.0.8: accepts, never greets), MX 10 mx-b -> mx-b
+    silent2   MX 5 mx-silent, MX 10 mx-a             -> mx-a
+    tlsopp    MX 10 mx-tls-bad                       -> STARTTLS fails, plaintext fallback
+    tls       MX 5 mx-tls-bad, MX 10 mx-tls-good     -> with TLS required: mx-tls-good
+
+With --aiosmtpd-server and --make-certs (tests/interop/aiosmtpd_server.py, tests/tls/
+make_certs.sh), two aiosmtpd offer STARTTLS: mx-tls-bad (127.0.0.6) with a certificate of an
+unknown CA, mx-tls-good (127.0.0.7) with one of the test CA.
+
+The environment passed to the programs: SMTPIPE_TEST_DNS (IP@PORT of unbound),
+SMTPIPE_TEST_MX_PORT, SMTPIPE_TEST_UNBOUND_PID. Everything listens on 127.0.0.0/8 only and
+is stopped at the end, whatever happens.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "pylib"))
+from loopback_servers import (SBIN_PATH, ServerUnavailable, SmtpSink, read_text,  # noqa: E402
+                              stop_process, wait_until)
+
+ZONE = "routing.test."
+SINKS = {"mx-a": "127.0.0.2", "mx-b": "127.0.0.3", "mx-busy": "127.0.0.4"}
+DOWN = "127.0.0.9"
+SOURCE = "127.0.0.5"
+BENCH_HOSTS, BENCH_DOMAINS = 10, 100
+SILENT = "127.0.0.8"  # a listening socket never accepted from: connections open, no greeting
+TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
+
+
+def port_free_on_all(hosts):
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+        ok = True
+        for h in hosts + [DOWN]:
+            with socket.socket() as s:
+                try:
+                    s.bind((h, port))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+    raise ServerUnavailable("no port free on every test address")
+
+
+def closed_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unbound_conf(base, port, broken_port):
+    z = lambda n: f"{n}.{ZONE}"  # noqa: E731
+    data = [
+        f'"{z("mx-a")} A {SINKS["mx-a"]}"', f'"{z("mx-b")} A {SINKS["mx-b"]}"',
+        f'"{z("mx-busy")} A {SINKS["mx-busy"]}"', f'"{z("mx-down")} A {DOWN}"',
+        f'"{z("pref")} MX 10 {z("mx-b")}"', f'"{z("pref")} MX 5 {z("mx-a")}"',
+        f'"{z("down")} MX 5 {z("mx-down")}"', f'"{z("down")} MX 10 {z("mx-b")}"',
+        f'"{z("busy")} MX 5 {z("mx-busy")}"', f'"{z("busy")} MX 10 {z("mx-a")}"',
+        f'"{z("shuffle")} MX 10 {z("mx-a")}"', f'"{z("shuffle")} MX 10 {z("mx-b")}"',
+        f'"{z("implicit")} A {SINKS["mx-b"]}"',
+        f'"{z("nullmx")} MX 0 ."',
+        f'"{z("noaddr")} MX 5 {z("ghost")}"', f'"{z("noaddr")} MX 10 {z("mx-b")}"',
+        f'"{z("literal")} MX 5 127.0.0.2."', f'"{z("literal")} MX 10 {z("mx-b")}"',
+        f'"{z("alias")} MX 10 {z("cname-mx")}"', f'"{z("cname-mx")} CNAME {z("mx-b")}"',
+        f'"{z("short")} 1 IN A {SINKS["mx-a"]}"',
+        f'"{z("ghost")} TXT \\"no address here\\""',
+        f'"{z("mx-silent")} A {SILENT}"',
+        f'"{z("silent")} MX 5 {z("mx-silent")}"', f'"{z("silent")} MX 10 {z("mx-b")}"',
+        f'"{z("silent2")} MX 5 {z("mx-silent")}"', f'"{z("silent2")} MX 10 {z("mx-a")}"',
+        f'"{z("mx-tls-bad")} A {TLS_SINKS["mx-tls-bad"][0]}"',
+        f'"{z("mx-tls-good")} A {TLS_SINKS["mx-tls-good"][0]}"',
+        f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',
+        f'"{z("tls")} MX 5 {z("mx-tls-bad")}"', f'"{z("tls")} MX 10 {z("mx-tls-good")}"',
+    ]
+    # The benchmark's domains: d0..d99.bench, spread over ten MX hosts bench-mx0..9.
+    for i in range(BENCH_HOSTS):
+        data.append(f'"bench-mx{i}.{ZONE} A 127.0.0.{10 + i}"')
+    for i in range(BENCH_DOMAINS):
+        data.append(f'"d{i}.bench.{ZONE} MX 10 bench-mx{i % BENCH_HOSTS}.{ZONE}"')
+    lines = "\n".join(f"  local-data: {d}" for d in data)
+    return f"""server:
+  interface: 127.0.0.1@{port}
+  port: {port}
+  do-ip6: no
+  do-not-query-localhost: no
+  username: ""
+  chroot: ""
+  directory: "{base}"
+  pidfile: "{base}/unbound.pid"
+  use-syslog: no
+  logfile: "{base}/unbound.log"
+  verbosity: 1
+  module-config: "iterator"
+  local-zone: "." refuse
+  local-zone: "broken.test." transparent
+  local-zone: "{ZONE}" static
+{lines}
+remote-control:
+  control-enable: no
+forward-zone:
+  name: "broken.test."
+  forward-addr: 127.0.0.1@{broken_port}
+"""
+
+
+class Unbound:
+    def __init__(self, base):
+        self.base = base
+        self.port = closed_udp_port()
+        self.proc = None
+
+    def start(self):
+        tool = shutil.which("unbound", path=SBIN_PATH)
+        if not tool:
+            raise ServerUnavailable("unbound not found: install unbound (scripts/install-deps.sh)")
+        conf = os.path.join(self.base, "unbound.conf")
+        with open(conf, "w") as f:
+            f.write(unbound_conf(self.base, self.port, closed_udp_port()))
+        check = subprocess.run([shutil.which("unbound-checkconf", path=SBIN_PATH), conf],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise ServerUnavailable(f"unbound-checkconf: {check.stdout}{check.stderr}")
+        self.proc = subprocess.Popen([tool, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def answers():
+            if self.proc.poll() is not None:
+                return True
+            q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x04mx-a\x07routing\x04test\x00\x00\x01\x00\x01")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.3)
+                try:
+                    s.sendto(q, ("127.0.0.1", self.port))
+                    return len(s.recv(512)) > 12
+                except OSError:
+                    return False
+        if not wait_until(answers, 15) or self.proc.poll() is not None:
+            raise ServerUnavailable("unbound did not start: " +
+                                    read_text(os.path.join(self.base, "unbound.log"))[-2000:])
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+class TlsSink:
+    """aiosmtpd offering STARTTLS with `cert` on `host`:`port`; accepted messages in `out`."""
+
+    def __init__(self, script, host, port, certs, cert, out):
+        self.cmd = ["/usr/bin/python3", script, "--host", host, "--port", str(port), "--out", out,
+                    "--tls-cert", os.path.join(certs, f"{cert}.crt"),
+                    "--tls-key", os.path.join(certs, f"{cert}.key")]
+        self.out = out
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise ServerUnavailable(f"aiosmtpd did not start: {line} {self.proc.stderr.read()}")
+
+    def stop(self):
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
+
+    def messages(self):
+        try:
+            with open(self.out) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+
+def run(cmd, env, stdin=None, timeout=120):
+    return subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=timeout)
+
+
+class Checks:
+    def __init__(self):
+        self.failed = 0
+        self.passed = 0
+
+    def case(self, name, fn):
+        start = time.monotonic()
+        try:
+            fn()
+            self.passed += 1
+            print(f"ok   {name} ({time.monotonic() - start:.2f}s)")
+        except Exception as e:  # a failed check or a crash: reported, the next case runs
+            self.failed += 1
+            print(f"FAIL {name}: {e}")
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def e2e(send, env, sink_dirs, tls_sinks, certs):
+    message = b"Subject: routing\r\n\r\nrouted by MX\r\n"
+    base = [send, "--dns-server", env["SMTPIPE_TEST_DNS"], "--mx-port", env["SMTPIPE_TEST_MX_PORT"],
+            "--json", "--tls", "none", "--timeout-scale", "0.1", "-f", "sender@example.org",
+            "--helo", "client.example.org"]
+
+    def files():
+        return {n: sorted(glob.glob(os.path.join(d, "*"))) for n, d in sink_dirs.items()}
+
+    def send_to(*rcpts, extra=()):
+        before = files()
+        p = run(base + list(extra) + list(rcpts), env, stdin=message)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        rows = [o for o in out if "rcpt" in o]
+        after = files()
+        new = {n: [f for f in after[n] if f not in before[n]] for n in after}
+        return p, rows, new, p.stderr.decode(errors="replace")
+
+    def delivered_to(domain, host, address):
+        def fn():
+            p, rows, new, err = send_to(f"user@{domain}")
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            check(len(rows) == 1 and rows[0]["status"] == "delivered", f"rows {rows}")
+            check(rows[0]["host"] == f"{host}.{ZONE[:-1]}" if host else True, f"host {rows[0]}")
+            check(rows[0]["address"] == address, f"address {rows[0]}")
+            sink = [n for n, ip in SINKS.items() if ip == address][0]
+            check(len(new[sink]) == 1, f"files in {sink}: {new}")
+            others = [n for n in new if n != sink and new[n]]
+            check(not others, f"another sink got mail: {new}")
+        return fn
+
+    def permanent_no_connection(domain, enhanced):
+        def fn():
+            p, rows, new, err = send_to(f"user@{domain}", extra=["--transcript"])
+            check(p.returncode == 69, f"exit {p.returncode} (expected 69): {err}")
+            check(rows and rows[0]["status"] == "permanent", f"rows {rows}")
+            check(rows[0]["enhanced"] == enhanced, f"enhanced {rows[0]}")
+            check(rows[0]["host"] is None and rows[0]["address"] is None, f"connected? {rows[0]}")
+            check("connecting to" not in err, f"a connection was attempted: {err}")
+            check(not any(new.values()), f"a sink got mail: {new}")
+        return fn
+
+    c = Checks()
+    c.case("preference order: MX 5 before MX 10", delivered_to("pref.routing.test", "mx-a", SINKS["mx-a"]))
+    c.case("first MX refuses connections: the second takes it",
+           delivered_to("down.routing.test", "mx-b", SINKS["mx-b"]))
+    c.case("first MX greets 450: the second takes it",
+           delivered_to("busy.routing.test", "mx-a", SINKS["mx-a"]))
+    c.case("implicit MX: the domain's own A record",
+           delivered_to("implicit.routing.test", None, SINKS["mx-b"]))
+    c.case("an MX host without address is skipped", delivered_to("noaddr.routing.test", "mx-b", SINKS["mx-b"]))
+    c.case("an address as MX target is not used", delivered_to("literal.routing.test", "mx-b", SINKS["mx-b"]))
+    c.case("null MX: permanent 5.1.10, exit 69, no connection",
+           permanent_no_connection("nullmx.routing.test", "5.1.10"))
+    c.case("NXDOMAIN: permanent 5.1.2, exit 69, no connection",
+           permanent_no_connection("nope.routing.test", "5.1.2"))
+
+    def servfail():
+        p, rows, new, err = send_to("user@x.broken.test")
+        check(p.returncode == 75, f"exit {p.returncode} (expected 75): {err}")
+        check(rows and rows[0]["status"] == "transient", f"rows {rows}")
+        check(not any(new.values()), f"a sink got mail: {new}")
+    c.case("SERVFAIL: transient (exit 75), no connection", servfail)
+
+    def several_domains():
+        p, rows, new, err = send_to("a@pref.routing.test", "b@down.routing.test", "c@pref.routing.test",
+                                    "d@nullmx.routing.test")
+        check(p.returncode == 69, f"exit {p.returncode}: {err}")
+        by = {r["rcpt"]: r for r in rows}
+        check(by["a@pref.routing.test"]["address"] == SINKS["mx-a"], f"{rows}")
+        check(by["c@pref.routing.test"]["address"] == SINKS["mx-a"], f"{rows}")
+        check(by["b@down.routing.test"]["address"] == SINKS["mx-b"], f"{rows}")
+        check(by["d@nullmx.routing.test"]["status"] == "permanent", f"{rows}")
+        # One transaction per domain: mx-a got one file with both recipients.
+        check(len(new["mx-a"]) == 1 and len(new["mx-b"]) == 1, f"files {new}")
+        body = open(new["mx-a"][0], errors="replace").read()
+        check("a@pref.routing.test" in body and "c@pref.routing.test" in body,
+              f"one transaction for both pref recipients: {body[:400]}")
+    c.case("several domains: each to its MX, one domain's recipients in one transaction",
+           several_domains)
+
+    def source():
+        p, rows, new, err = send_to("user@pref.routing.test", extra=["--source-address", SOURCE])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        text = open(new["mx-a"][0], errors="replace").read()
+        check(f"X-Client-Addr: {SOURCE}" in text, f"the server saw: {text[:300]}")
+    c.case("source address: the server sees 127.0.0.5", source)
+
+    def source_with_server():
+        p, rows, new, err = send_to("user@anything.example", extra=[
+            "--server", f"{SINKS['mx-b']}:{env['SMTPIPE_TEST_MX_PORT']}", "--source-address", SOURCE])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        text = open(new["mx-b"][0], errors="replace").read()
+        check(f"X-Client-Addr: {SOURCE}" in text, f"the server saw: {text[:300]}")
+    c.case("--server with --source-address: bound relay connection", source_with_server)
+
+    def shuffle():
+        seen = {"127.0.0.2": 0, "127.0.0.3": 0}
+        for _ in range(24):
+            p, rows, new, err = send_to("user@shuffle.routing.test")
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            seen[rows[0]["address"]] += 1
+        # Each side with probability 1/2: both at least 3 of 24 unless chance is < 1e-4.
+        check(min(seen.values()) >= 3, f"equal preferences not shuffled: {seen}")
+    c.case("equal preferences shuffled (24 runs)", shuffle)
+
+    def silent():
+        start = time.monotonic()
+        p, rows, new, err = send_to("user@silent.routing.test",
+                                    extra=["--timeout-scale", "0.005", "--transcript"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["address"] == SINKS["mx-b"], f"rows {rows}")
+        check(f"mx-silent.routing.test [{SILENT}] left" in err, f"no note of the silent MX: {err}")
+        check(time.monotonic() - start < 10, "the greeting timeout was not the scaled one")
+    c.case("first MX accepts but never greets: greeting timeout, the second takes it", silent)
+
+    def tls_opportunistic():
+        check(tls_sinks, "the TLS listeners were not started (--aiosmtpd-server, --make-certs)")
+        before = len(tls_sinks["mx-tls-bad"].messages())
+        p = run([x for x in base if x not in ("--tls", "none")] + ["user@tlsopp.routing.test"],
+                env, stdin=message)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        err = p.stderr.decode(errors="replace")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        rows = [o for o in out if "rcpt" in o]
+        session = [o for o in out if "session" in o][0]["session"]
+        check(rows[0]["address"] == TLS_SINKS["mx-tls-bad"][0], f"rows {rows}")
+        check(session["tls"]["fallback_reason"], f"no TLS fallback reported: {session}")
+        got = tls_sinks["mx-tls-bad"].messages()[before:]
+        check(len(got) == 1 and got[0]["tls"] is False, f"the server got: {got}")
+    c.case("opportunistic TLS fails on a routed connection: fresh plaintext connection", tls_opportunistic)
+
+    def tls_required_next_mx():
+        check(tls_sinks, "the TLS listeners were not started")
+        args = [x for x in base if x not in ("--tls", "none")]
+        p = run(args + ["--tls", "required", "--tls-verify", "ca", "--ca-file",
+                        os.path.join(certs, "ca.crt"), "--transcript", "user@tls.routing.test"],
+                env, stdin=message)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        err = p.stderr.decode(errors="replace")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        rows = [o for o in out if "rcpt" in o]
+        check(rows[0]["host"] == "mx-tls-good.routing.test", f"rows {rows}")
+        check("mx-tls-bad.routing.test [127.0.0.6] left" in err, f"no note of the first MX: {err}")
+        got = tls_sinks["mx-tls-good"].messages()
+        check(len(got) == 1 and got[0]["tls"] is True, f"the server got: {got}")
+    c.case("TLS required and the first MX's certificate rejected: the next MX", tls_required_next_mx)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return c.failed == 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--unit")
+    ap.add_argument("--send")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--aiosmtpd-server", help="tests/interop/aiosmtpd_server.py")
+    ap.add_argument("--make-certs", help="tests/tls/make_certs.sh")
+    ap.add_argument("--bench", help="bench_routing: 100 domains over 10 smtp-sinks (127.0.0.10-19)")
+    ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
+    args = ap.parse_args()
+    base = tempfile.mkdtemp(prefix="smtpipe-routing-")
+    os.chmod(base, 0o755)
+    servers = []
+    silent_listener = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    ok = False
+    try:
+        unbound = Unbound(base)
+        servers.append(unbound)
+        bench_ips = [f"127.0.0.{10 + i}" for i in range(BENCH_HOSTS)] if args.bench else []
+        port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT]
+                                + bench_ips)
+        for i, ip in enumerate(bench_ips):
+            sink = SmtpSink(os.path.join(base, f"bench{i}"), [], host=ip, hostname=f"bench-mx{i}.routing.test")
+            sink.port = port
+            sink.start()
+            servers.append(sink)
+        silent_listener = socket.socket()
+        silent_listener.bind((SILENT, port))
+        silent_listener.listen(16)
+        sink_dirs = {}
+        for name, ip in SINKS.items():
+            flags = ["-d", os.path.join(base, name, "%M."), "-c"]
+            if name == "mx-busy":
+                flags += ["-r", "CONNECT"]
+            sink = SmtpSink(os.path.join(base, name), flags, host=ip, hostname=f"{name}.routing.test")
+            sink.port = port
+            sink.start()
+            servers.append(sink)
+            sink_dirs[name] = os.path.join(base, name)
+        tls_sinks, certs = {}, None
+        if args.aiosmtpd_server and args.make_certs:
+            certs = os.path.join(base, "certs")
+            mk = subprocess.run(["bash", args.make_certs, certs], capture_output=True, text=True,
+                                timeout=60)
+            if mk.returncode != 0:
+                raise ServerUnavailable(f"make_certs.sh: {mk.stderr[-1000:]}")
+            for name, (ip, cert) in TLS_SINKS.items():
+                t = TlsSink(args.aiosmtpd_server, ip, port, certs, cert, os.path.join(base, f"{name}.jsonl"))
+                t.start()
+                servers.append(t)
+                tls_sinks[name] = t
+        unbound.start()
+        env = dict(os.environ, SMTPIPE_TEST_DNS=f"127.0.0.1@{unbound.port}",
+                   SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid))
+        ok = True
+        if args.send:  # first: the unit tests' cache test stops unbound
+            ok = e2e(args.send, env, sink_dirs, tls_sinks, certs)
+        if args.unit:
+            # The cache test stops unbound: it runs last, on its own.
+            first = run([args.unit, "-tce=*cache*"], env, timeout=240)
+            sys.stdout.write(first.stdout.decode(errors="replace") + first.stderr.decode(errors="replace"))
+            last = run([args.unit, "-tc=*cache*"], env, timeout=60)
+            sys.stdout.write(last.stdout.decode(errors="replace") + last.stderr.decode(errors="replace"))
+            ok = ok and first.returncode == 0 and last.returncode == 0
+        if args.bench:
+            for _ in range(3):
+                b = run([args.bench, str(BENCH_DOMAINS), "1", "10", "100"], env, timeout=600)
+                sys.stdout.write(b.stdout.decode() + b.stderr.decode())
+                ok = ok and b.returncode == 0
+        if args.run:
+            ok = ok and subprocess.run(args.run, env=env).returncode == 0
+    except ServerUnavailable as e:
+        print(f"FAIL: a server could not start: {e}")
+    finally:
+        for s in reversed(servers):
+            s.stop()
+        if silent_listener:
+            silent_listener.close()
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
