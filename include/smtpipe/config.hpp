@@ -25,6 +25,18 @@ with clang and libstdc++ use clang 14 or later."
 
 #include "smtpipe/version.hpp"
 
+// g++ 12 reports -Wmismatched-new-delete on coroutine frames that use the promise's own
+// operator new and delete (a false positive, GCC PR 109224): headers whose coroutines meet it
+// wrap them in these.
+#if defined(__GNUC__) && !defined(__clang__)
+#define SMTPIPE_COROUTINE_WARNINGS_BEGIN \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmismatched-new-delete\"")
+#define SMTPIPE_COROUTINE_WARNINGS_END _Pragma("GCC diagnostic pop")
+#else
+#define SMTPIPE_COROUTINE_WARNINGS_BEGIN
+#define SMTPIPE_COROUTINE_WARNINGS_END
+#endif
+
 // Header-only by default. With SMTPIPE_SEPARATE_COMPILATION defined in every translation unit,
 // the non-template machinery (the session's I/O engine: command queue, reader, watchdog, body
 // streaming, TLS upgrade; the transaction ledger's validation and results) is compiled once,

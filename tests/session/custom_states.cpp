@@ -582,3 +582,27 @@ TEST_CASE(
       "leak"};
   CHECK(log.notes == expected);
 }
+
+// ---- SASL: the AUTH state chooses among the mechanisms the program compiled in ---------------
+
+TEST_CASE("AUTH without <smtpipe/openssl.hpp>: SCRAM-SHA-256 and CRAM-MD5 are not compiled in, "
+          "so PLAIN [smtpipe]") {
+  asio::io_context io;
+  script_server srv(io);
+  srv.greet("220 mx.example.org ESMTP\r\n",
+            "250-mx.example.org\r\n250 AUTH SCRAM-SHA-256 CRAM-MD5 PLAIN\r\n")
+      .expect("AUTH PLAIN AGFsaWNlAHMzY3JldA==")  // \0alice\0s3cret
+      .send("235 2.7.0 ok\r\n")
+      .lockstep_message("250 queued\r\n")
+      .quit();
+  auto options = test::fast_options(0.01);
+  options.auth.emplace();
+  options.auth->credentials.user = "alice";
+  options.auth->credentials.secret = "s3cret";
+  options.auth->allow_plaintext = true;
+  std::vector<message> one{test::make_message("a@example.org", {"b@example.org"}, "hello\r\n")};
+  auto r = test::start_and_deliver(io, srv, one, options);
+  CHECK(srv.failures().empty());
+  CHECK(r.authenticated);
+  CHECK(r.messages[0].recipients[0].status == delivery_status::delivered);
+}

@@ -80,33 +80,35 @@ asio::awaitable<session_result> deliver(std::string host, std::string port, Tabl
 }
 
 // Runs `work` as an Asio asynchronous operation completing with
-// `void(std::error_code, session_result)`; the token's cancellation slot reaches the session.
-template <class CompletionToken>
-auto async_run(asio::any_io_executor executor, asio::awaitable<session_result> work,
+// `void(std::error_code, Result)`, the error being the result's own `error` if it has one, or
+// the exception that ended `work`; the token's cancellation slot reaches the work.
+template <class Result, class CompletionToken>
+auto async_run(asio::any_io_executor executor, asio::awaitable<Result> work,
                CompletionToken&& token) {
-  return asio::async_initiate<CompletionToken, void(std::error_code, session_result)>(
-      [](auto handler, asio::any_io_executor ex, asio::awaitable<session_result> aw) {
+  return asio::async_initiate<CompletionToken, void(std::error_code, Result)>(
+      [](auto handler, asio::any_io_executor ex, asio::awaitable<Result> aw) {
         auto slot = asio::get_associated_cancellation_slot(handler);
-        asio::co_spawn(ex, std::move(aw),
-                       asio::bind_cancellation_slot(
-                           slot, [h = std::move(handler), ex](std::exception_ptr failure,
-                                                              session_result result) mutable {
-                             std::error_code ec = result.error;
-                             if (failure) {
-                               try {
-                                 std::rethrow_exception(failure);
-                               } catch (const std::system_error& e) {
-                                 ec = e.code();
-                               } catch (...) {
-                                 ec = errc::state_failed;
-                               }
-                             }
-                             auto target = asio::get_associated_executor(h, ex);
-                             asio::dispatch(
-                                 target, [h = std::move(h), ec, r = std::move(result)]() mutable {
-                                   std::move(h)(ec, std::move(r));
-                                 });
-                           }));
+        asio::co_spawn(
+            ex, std::move(aw),
+            asio::bind_cancellation_slot(slot, [h = std::move(handler), ex](
+                                                   std::exception_ptr failure,
+                                                   Result result) mutable {
+              std::error_code ec;
+              if constexpr (requires { result.error; }) ec = result.error;
+              if (failure) {
+                try {
+                  std::rethrow_exception(failure);
+                } catch (const std::system_error& e) {
+                  ec = e.code();
+                } catch (...) {
+                  ec = errc::state_failed;
+                }
+              }
+              auto target = asio::get_associated_executor(h, ex);
+              asio::dispatch(target, [h = std::move(h), ec, r = std::move(result)]() mutable {
+                std::move(h)(ec, std::move(r));
+              });
+            }));
       },
       token, std::move(executor), std::move(work));
 }

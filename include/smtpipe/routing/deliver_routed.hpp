@@ -8,6 +8,7 @@
 #include "smtpipe/routing/dns_resolver.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
+#include "smtpipe/client/deliver.hpp"
 #include "smtpipe/client/runner.hpp"
 
 #include <asio/associated_executor.hpp>
@@ -36,12 +37,7 @@
 #include <utility>
 #include <vector>
 
-// g++ 12 reports -Wmismatched-new-delete on coroutine frames that use the promise's own
-// operator new and delete (a false positive, GCC PR 109224).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
 
 namespace smtpipe {
 
@@ -372,37 +368,14 @@ template <class Pipeline, class CompletionToken>
 auto async_deliver_routed(dns_resolver& resolver, const Pipeline& pipeline,
                           std::span<const message> messages, session_options options,
                           route_options routing, CompletionToken&& token) {
-  return asio::async_initiate<CompletionToken, void(std::error_code, routed_result)>(
-      [](auto handler, asio::awaitable<routed_result> work, asio::any_io_executor ex) {
-        asio::co_spawn(
-            ex, std::move(work),
-            [h = std::move(handler), ex](std::exception_ptr failure, routed_result r) mutable {
-              std::error_code ec;
-              if (failure) {
-                try {
-                  std::rethrow_exception(failure);
-                } catch (const std::system_error& e) {
-                  ec = e.code();
-                } catch (...) {
-                  ec = errc::state_failed;
-                }
-              }
-              auto target = asio::get_associated_executor(h, ex);
-              asio::dispatch(target, [h = std::move(h), ec, r = std::move(r)]() mutable {
-                std::move(h)(ec, std::move(r));
-              });
-            });
-      },
-      token,
-      detail::deliver_routed_impl(resolver, pipeline, messages, std::move(options),
-                                  std::move(routing)),
-      resolver.get_executor());
+  return detail::async_run(resolver.get_executor(),
+                           detail::deliver_routed_impl(resolver, pipeline, messages,
+                                                       std::move(options), std::move(routing)),
+                           std::forward<CompletionToken>(token));
 }
 
 }  // namespace smtpipe
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_ROUTING_DELIVER_ROUTED_HPP

@@ -32,12 +32,7 @@
 #include <system_error>
 #include <utility>
 
-// g++ 12 reports -Wmismatched-new-delete on coroutine frames that use the promise's own
-// operator new and delete (a false positive, GCC PR 109224).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
 
 namespace smtpipe {
 
@@ -294,8 +289,6 @@ class dns_resolver {
 
 }  // namespace smtpipe
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_ROUTING_DNS_RESOLVER_HPP

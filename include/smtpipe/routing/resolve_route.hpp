@@ -28,12 +28,7 @@
 #include <utility>
 #include <vector>
 
-// g++ 12 reports -Wmismatched-new-delete on coroutine frames that use the promise's own
-// operator new and delete (a false positive, GCC PR 109224).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
 
 namespace smtpipe {
 
@@ -349,8 +344,6 @@ auto async_resolve_route(dns_resolver& resolver, std::string domain, route_optio
 
 }  // namespace smtpipe
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_ROUTING_RESOLVE_ROUTE_HPP
