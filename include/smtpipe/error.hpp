@@ -69,6 +69,12 @@ enum class errc {
   sasl_bad_challenge,        ///< Malformed or unexpected server data in a SASL exchange.
   sasl_server_not_verified,  ///< The server failed to prove knowledge of the credentials (SCRAM).
   auth_failed,               ///< The server refused AUTH (535; 454 transiently...): see the reply.
+
+  // Bounce classification (Momentum's classes and override rules).
+  invalid_bounce_rule,   ///< A classification rule (or a line of rules) cannot be parsed.
+  unknown_bounce_class,  ///< A rule names a class code that is neither built in nor registered.
+  bounce_class_clash,    ///< A custom class code is built in or already registered otherwise.
+  invalid_bounce_class,  ///< A custom class code outside 1-99, or an empty class name.
 };
 
 namespace detail {
@@ -122,6 +128,11 @@ class error_category_impl final : public std::error_category {
       case errc::sasl_bad_challenge: return "malformed or unexpected SASL challenge";
       case errc::sasl_server_not_verified: return "SASL server signature not verified";
       case errc::auth_failed: return "authentication refused by the server";
+      case errc::invalid_bounce_rule: return "invalid bounce classification rule";
+      case errc::unknown_bounce_class: return "unknown bounce class code";
+      case errc::bounce_class_clash:
+        return "bounce class code already used by a built-in or another registered class";
+      case errc::invalid_bounce_class: return "invalid custom bounce class (code 1-99, a name)";
     }
     return "unknown smtpipe error";
   }
