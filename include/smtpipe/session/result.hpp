@@ -44,6 +44,10 @@ struct recipient_result {
   std::string state;         ///< Name of the state that decided, e.g. "rcpt" or "data".
   int state_id = -1;         ///< ID of that state; -1 when the message was never started.
   std::error_code error;     ///< Set when an error, not a reply, decided (timeout, I/O...).
+  /// Momentum's bounce class of the failure (protocol/bounce_class.hpp), or a registered custom
+  /// class; 0 when delivered. Set with `session_options::bounce_classifier`.
+  int bounce_class = 0;
+  std::string bounce_class_name;  ///< Its name, e.g. "Invalid Recipient"; "" when delivered.
 };
 
 /// One message's result: a result per recipient, in the order of `message::recipients`.

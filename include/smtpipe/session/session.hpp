@@ -574,6 +574,7 @@ class session {
   asio::awaitable<void> wait_for_wake();
   void stop() noexcept;
   void finalize();
+  void classify_results();
 
   transport& io_;
   const session_options& options_;

@@ -4,6 +4,7 @@
 #define SMTPIPE_SESSION_IMPL_SESSION_HPP
 
 #include "smtpipe/protocol/address.hpp"
+#include "smtpipe/protocol/bounce_classifier.hpp"
 #include "smtpipe/session/session.hpp"
 
 #include <algorithm>
@@ -519,6 +520,34 @@ inline void session::finalize() {
           rr.state_id = state_id::data;
           break;
       }
+    }
+  }
+  classify_results();
+}
+
+// Every recipient's bounce class: from the reply that decided it, else from the error (the
+// session's error for a recipient never tried), with the recipient's domain for its rules.
+inline void session::classify_results() {
+  const bounce_classifier& classifier =
+      options_.bounce_classifier ? *options_.bounce_classifier : bounce_classifier::builtin();
+  for (auto& m : result_.messages) {
+    for (auto& rr : m.recipients) {
+      rr.bounce_class_name.clear();
+      if (rr.status == delivery_status::delivered) {
+        rr.bounce_class = 0;
+        continue;
+      }
+      const std::size_t at = rr.address.rfind('@');
+      const std::string_view domain = at == std::string::npos
+                                          ? std::string_view{}
+                                          : std::string_view(rr.address).substr(at + 1);
+      std::error_code ec = rr.error;
+      if (ec == errc::not_attempted && error_) ec = error_;
+      int c = rr.code >= 400 ? classifier.classify(rr.code, rr.enhanced, rr.text, domain)
+                             : classifier.classify_error(ec, domain);
+      if (c == 0) c = code_of(smtpipe::bounce_class::undetermined);
+      rr.bounce_class = c;
+      rr.bounce_class_name = std::string(classifier.class_name(c));
     }
   }
 }
