@@ -603,6 +603,8 @@ void report_json(const cli_options& o, const smtpipe::session_result& r, std::os
           << smtpipe::to_string(rr.status) << "\",\"code\":" << rr.code << ",\"enhanced\":"
           << (rr.enhanced.present() ? json_string(rr.enhanced.to_string()) : "null")
           << ",\"text\":" << json_string(rr.text) << ",\"state\":" << json_string(rr.state)
+          << ",\"class\":" << rr.bounce_class
+          << ",\"class_name\":" << (rr.bounce_class ? json_string(rr.bounce_class_name) : "null")
           << "}\n";
     }
   }
