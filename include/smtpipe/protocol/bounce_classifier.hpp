@@ -44,14 +44,64 @@ inline void append_normalized(std::string& out, std::string_view s) {
   }
 }
 
-// A compiled pattern: alternatives, each a sequence of pieces found in order ('*' between).
-// No alternative at all matches any text.
+// Which pairs of adjacent characters a text holds (hashed to 4096 bits): a pattern piece
+// whose pairs are not all there cannot occur in it, so most phrases are ruled out by a few
+// bit tests before any substring search.
+struct bounce_bigrams {
+  std::uint64_t bits[64] = {};
+
+  static constexpr std::uint16_t index(char a, char b) noexcept {
+    return static_cast<std::uint16_t>((static_cast<unsigned char>(a) & 0x3f) << 6 |
+                                      (static_cast<unsigned char>(b) & 0x3f));
+  }
+  void add(std::string_view s) noexcept {
+    for (std::size_t i = 1; i < s.size(); ++i) {
+      const std::uint16_t x = index(s[i - 1], s[i]);
+      bits[x >> 6] |= std::uint64_t{1} << (x & 63);
+    }
+  }
+  bool has(std::uint16_t x) const noexcept { return (bits[x >> 6] >> (x & 63)) & 1; }
+};
+
+// The normalized text to classify: " 550 5.1.1 user unknown " and its pairs.
+struct bounce_text {
+  std::string_view hay;
+  bounce_bigrams bigrams;
+  explicit bounce_text(std::string_view h) noexcept : hay(h) { bigrams.add(h); }
+};
+
+// A compiled pattern: alternatives, each a sequence of pieces found in order ('*' between),
+// with up to 8 character pairs of its pieces to test first. No alternative matches any text.
 struct bounce_pattern {
   std::vector<std::vector<std::string>> alternatives;
+  std::vector<std::vector<std::uint16_t>> probes;  // per alternative
 
-  bool matches(std::string_view hay) const noexcept {
-    if (alternatives.empty()) return true;
+  void make_probes() {
+    probes.clear();
     for (const auto& pieces : alternatives) {
+      std::vector<std::uint16_t> all;
+      for (const auto& p : pieces)
+        for (std::size_t i = 1; i < p.size(); ++i)
+          all.push_back(bounce_bigrams::index(p[i - 1], p[i]));
+      std::vector<std::uint16_t> some;
+      const std::size_t n = std::min<std::size_t>(all.size(), 8);
+      for (std::size_t k = 0; k < n; ++k) some.push_back(all[k * all.size() / n]);
+      probes.push_back(std::move(some));
+    }
+  }
+
+  bool matches(const bounce_text& text) const noexcept {
+    if (alternatives.empty()) return true;
+    const std::string_view hay = text.hay;
+    for (std::size_t a = 0; a < alternatives.size(); ++a) {
+      bool possible = true;
+      for (std::uint16_t x : probes[a])
+        if (!text.bigrams.has(x)) {
+          possible = false;
+          break;
+        }
+      if (!possible) continue;
+      const auto& pieces = alternatives[a];
       std::size_t at = 0;
       bool ok = true;
       for (const auto& p : pieces) {
@@ -80,6 +130,7 @@ inline std::error_code compile_bounce_pattern(std::string_view pattern, bounce_p
     std::string n = normalized(pattern);
     if (n.empty() || n == " ") return errc::invalid_bounce_rule;
     out.alternatives.push_back({std::move(n)});
+    out.make_probes();
     return {};
   }
   while (true) {
@@ -99,6 +150,7 @@ inline std::error_code compile_bounce_pattern(std::string_view pattern, bounce_p
     if (bar == pattern.npos) break;
     pattern = pattern.substr(bar + 1);
   }
+  out.make_probes();
   return {};
 }
 
@@ -110,7 +162,7 @@ struct compiled_bounce_rule {
   bool has_enhanced = false;
   bounce_pattern pattern;
 
-  bool matches(int code, const enhanced_status& es, std::string_view hay) const noexcept {
+  bool matches(int code, const enhanced_status& es, const bounce_text& hay) const noexcept {
     if (code < code_lo || code > code_hi) return false;
     if (has_enhanced) {
       if (!es.present()) return false;
@@ -454,7 +506,7 @@ class bounce_classifier {
     }
     detail::append_normalized(hay, text);
     if (hay.back() != ' ') hay += ' ';
-    return decide(code, enhanced, hay, domain);
+    return decide(code, enhanced, detail::bounce_text(hay), domain);
   }
 
   /// The class of a parsed reply.
@@ -501,7 +553,7 @@ class bounce_classifier {
       std::string hay = " ";
       detail::append_normalized(hay, ec.message());
       if (hay.back() != ' ') hay += ' ';
-      if (int c = user_decide(0, {}, hay, domain)) return c;
+      if (int c = user_decide(0, {}, detail::bounce_text(hay), domain)) return c;
     }
     return builtin_rules_ ? code_of(builtin_error_class(ec)) : code_of(bounce_class::undetermined);
   }
@@ -573,7 +625,7 @@ class bounce_classifier {
     return 0;
   }
 
-  int user_decide(int code, const enhanced_status& es, std::string_view hay,
+  int user_decide(int code, const enhanced_status& es, const detail::bounce_text& hay,
                   std::string_view domain) const {
     if (!by_domain_.empty() && !domain.empty() && domain.size() <= 255) {
       char buf[256];
@@ -604,7 +656,7 @@ class bounce_classifier {
     return rules;
   }
 
-  int decide(int code, const enhanced_status& es, std::string_view hay,
+  int decide(int code, const enhanced_status& es, const detail::bounce_text& hay,
              std::string_view domain) const {
     if (int c = user_decide(code, es, hay, domain)) return c;
     if (builtin_rules_) {
