@@ -151,10 +151,14 @@ TEST_CASE("bounce classifier: reply forms agree and positive replies are not bou
   CHECK(c.classify_response("451 no") == 70);
 }
 
-TEST_CASE("bounce classifier: a 4yz reply is never a hard bounce [smtpipe]") {
+TEST_CASE(
+    "bounce classifier: a 4yz reply is never a hard bounce, a 5yz never transient [smtpipe]") {
   CHECK(classify("550 5.1.1 user unknown") == 10);
   CHECK(classify("450 4.1.1 user unknown") == 20);
   CHECK(classify("450 4.2.1 mailbox disabled") == 20);
+  // A 5yz that says it is temporary is a soft bounce, not a transient failure.
+  CHECK(classify("451 4.7.1 greylisted, try again later") == 70);
+  CHECK(classify("550 5.7.1 greylisted, try again later") == 20);
   // Blocks stay blocks: a temporary block is still a block.
   CHECK(classify("421 4.7.0 your IP is listed at zen.spamhaus.org") == 51);
 }

@@ -234,7 +234,7 @@ inline constexpr builtin_bounce_rule builtin_bounce_rules[] = {
             "relay not allowed|not allowed to relay|relay not permitted|relaying not permitted|"
             "not permitted to relay|unable to relay|we do not relay|no relaying|relaying disallowed|"
             "relaying prohibited|relay prohibited|not a gateway|cannot relay|can't relay|"
-            "relaying to * denied|relay * not permitted|5.7.64", bounce_class::relaying_denied},
+            "relaying to * denied|relay * not permitted|5.7.64|allowed rcpthosts", bounce_class::relaying_denied},
     // Our own credentials or TLS: the sender's configuration.
     {0, "*.7.8", "", bounce_class::admin_failure},
     {0, "", "authentication required|authentication is required|must authenticate|"
@@ -304,7 +304,8 @@ inline constexpr builtin_bounce_rule builtin_bounce_rules[] = {
             "mailbox disabled|mailbox is disabled|disabled mailbox|account that you tried to reach|"
             "inactive|deactivated|no longer|suspended|not our customer|no mailbox here|"
             "user doesn't have|recipient address rejected: user|bad destination mailbox|"
-            "not listed in|verification failed for|rejected recipient|recipient rejected",
+            "not listed in|verification failed for|rejected recipient|recipient rejected|"
+            "#5.1.0 address rejected",
      bounce_class::invalid_recipient},
     // Greylisting, rate limits and other invitations to try later.
     {0, "", "greylist|grey list|greylisted|graylist|gray list|try again later|try later|"
@@ -375,7 +376,8 @@ inline constexpr builtin_bounce_rule builtin_bounce_rules[] = {
 /// 1. the user's rules for the recipient's domain, in the order they were added;
 /// 2. the user's rules for every domain, in order;
 /// 3. unless disabled, the built-in rules: phrases, then enhanced codes, then reply codes.
-///    A built-in hard class (Invalid Recipient) is Soft Bounce for a 4yz reply;
+///    A built-in Invalid Recipient is Soft Bounce for a 4yz reply, and a built-in Transient
+///    Failure (greylisting, "try again later"...) is Soft Bounce for a 5yz reply;
 /// 4. Undetermined.
 ///
 /// `classify` is const and may run on many threads at once; adding rules or classes may not
@@ -663,8 +665,11 @@ class bounce_classifier {
       for (const auto& r : builtin_rules()) {
         if (!r.matches(code, es, hay)) continue;
         int c = r.bounce_class;
-        // A 4yz reply is never a hard bounce.
+        // A 4yz reply is never a hard bounce; a 5yz reply that says it is temporary is a
+        // soft bounce, not a transient failure (those are 4yz and local errors).
         if (code >= 400 && code < 500 && c == code_of(bounce_class::invalid_recipient))
+          c = code_of(bounce_class::soft_bounce);
+        if (code >= 500 && c == code_of(bounce_class::transient_failure))
           c = code_of(bounce_class::soft_bounce);
         return c;
       }
