@@ -78,7 +78,9 @@ TEST_CASE("bounce classes: Momentum's twenty codes, names and categories [smtpip
                                               {80, "Subscribe"},
                                               {90, "Unsubscribe"},
                                               {100, "Challenge-Response"}};
-  for (const auto& [code, name] : names) {
+  for (const auto& entry : names) {
+    const int code = entry.first;
+    const std::string_view name = entry.second;
     CAPTURE(code);
     CHECK(builtin_bounce_class_name(code) == name);
     REQUIRE(find_builtin_bounce_class(code) != nullptr);
