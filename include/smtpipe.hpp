@@ -12,6 +12,9 @@
 #include "smtpipe/protocol/address.hpp"
 #include "smtpipe/protocol/base64.hpp"
 #include "smtpipe/protocol/body_encoder.hpp"
+#include "smtpipe/protocol/bounce_class.hpp"
+#include "smtpipe/protocol/bounce_classifier.hpp"
+#include "smtpipe/protocol/bounce_rule.hpp"
 #include "smtpipe/protocol/capabilities.hpp"
 #include "smtpipe/protocol/command.hpp"
 #include "smtpipe/protocol/disposition.hpp"
@@ -66,6 +69,7 @@
 
 // client/: what binds the layers: the runner, deliver, the runtime machine, Momentum's API.
 #include "smtpipe/client/deliver.hpp"
+#include "smtpipe/client/error_classify.hpp"
 #include "smtpipe/client/make_state.hpp"
 #include "smtpipe/client/next_state.hpp"
 #include "smtpipe/client/registry.hpp"

@@ -101,6 +101,8 @@ inline void report_json(const cli_options& o, const smtpipe::session_result& r,
           << ",\"text\":" << json_string(rr.text) << ",\"state\":" << json_string(rr.state)
           << ",\"host\":" << (rr.host.empty() ? "null" : json_string(rr.host))
           << ",\"address\":" << (rr.host_address.empty() ? "null" : json_string(rr.host_address))
+          << ",\"class\":" << rr.bounce_class
+          << ",\"class_name\":" << (rr.bounce_class ? json_string(rr.bounce_class_name) : "null")
           << "}\n";
     }
   }

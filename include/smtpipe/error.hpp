@@ -80,6 +80,12 @@ enum class errc {
   resolver_setup,    ///< The DNS resolver could not be configured (forwarder, file...).
   all_hosts_failed,  ///< Every MX host and address was tried and none took the message.
   mail_loop,         ///< This host is the domain's most preferred MX (permanent, 5.4.6).
+
+  // Bounce classification (Momentum's classes and override rules).
+  invalid_bounce_rule,   ///< A classification rule (or a line of rules) cannot be parsed.
+  unknown_bounce_class,  ///< A rule names a class code that is neither built in nor registered.
+  bounce_class_clash,    ///< A custom class code is built in or already registered otherwise.
+  invalid_bounce_class,  ///< A custom class code outside 1-99, or an empty class name.
 };
 
 namespace detail {
@@ -142,6 +148,11 @@ class error_category_impl final : public std::error_category {
       case errc::resolver_setup: return "DNS resolver could not be configured";
       case errc::all_hosts_failed: return "no MX host could take the message";
       case errc::mail_loop: return "mail for the domain loops back to this host";
+      case errc::invalid_bounce_rule: return "invalid bounce classification rule";
+      case errc::unknown_bounce_class: return "unknown bounce class code";
+      case errc::bounce_class_clash:
+        return "bounce class code already used by a built-in or another registered class";
+      case errc::invalid_bounce_class: return "invalid custom bounce class (code 1-99, a name)";
     }
     return "unknown smtpipe error";
   }

@@ -585,8 +585,9 @@ TEST_CASE(
 
 // ---- SASL: the AUTH state chooses among the mechanisms the program compiled in ---------------
 
-TEST_CASE("AUTH without <smtpipe/openssl.hpp>: SCRAM-SHA-256 and CRAM-MD5 are not compiled in, "
-          "so PLAIN [smtpipe]") {
+TEST_CASE(
+    "AUTH without <smtpipe/openssl.hpp>: SCRAM-SHA-256 and CRAM-MD5 are not compiled in, "
+    "so PLAIN [smtpipe]") {
   asio::io_context io;
   script_server srv(io);
   srv.greet("220 mx.example.org ESMTP\r\n",

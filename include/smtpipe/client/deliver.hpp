@@ -90,25 +90,25 @@ auto async_run(asio::any_io_executor executor, asio::awaitable<Result> work,
         auto slot = asio::get_associated_cancellation_slot(handler);
         asio::co_spawn(
             ex, std::move(aw),
-            asio::bind_cancellation_slot(slot, [h = std::move(handler), ex](
-                                                   std::exception_ptr failure,
-                                                   Result result) mutable {
-              std::error_code ec;
-              if constexpr (requires { result.error; }) ec = result.error;
-              if (failure) {
-                try {
-                  std::rethrow_exception(failure);
-                } catch (const std::system_error& e) {
-                  ec = e.code();
-                } catch (...) {
-                  ec = errc::state_failed;
-                }
-              }
-              auto target = asio::get_associated_executor(h, ex);
-              asio::dispatch(target, [h = std::move(h), ec, r = std::move(result)]() mutable {
-                std::move(h)(ec, std::move(r));
-              });
-            }));
+            asio::bind_cancellation_slot(
+                slot,
+                [h = std::move(handler), ex](std::exception_ptr failure, Result result) mutable {
+                  std::error_code ec;
+                  if constexpr (requires { result.error; }) ec = result.error;
+                  if (failure) {
+                    try {
+                      std::rethrow_exception(failure);
+                    } catch (const std::system_error& e) {
+                      ec = e.code();
+                    } catch (...) {
+                      ec = errc::state_failed;
+                    }
+                  }
+                  auto target = asio::get_associated_executor(h, ex);
+                  asio::dispatch(target, [h = std::move(h), ec, r = std::move(result)]() mutable {
+                    std::move(h)(ec, std::move(r));
+                  });
+                }));
       },
       token, std::move(executor), std::move(work));
 }

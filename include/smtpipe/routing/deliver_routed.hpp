@@ -3,13 +3,13 @@
 #ifndef SMTPIPE_ROUTING_DELIVER_ROUTED_HPP
 #define SMTPIPE_ROUTING_DELIVER_ROUTED_HPP
 
+#include "smtpipe/client/deliver.hpp"
+#include "smtpipe/client/runner.hpp"
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
-#include "smtpipe/client/deliver.hpp"
-#include "smtpipe/client/runner.hpp"
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -124,8 +124,10 @@ inline bool nothing_decided(const session_result& r) {
   return true;
 }
 
-inline void route_failure_results(routed_result& out, const domain_group& g,
-                                  const domain_result& d) {
+inline void route_failure_results(routed_result& out, const domain_group& g, const domain_result& d,
+                                  const session_options& options) {
+  const bounce_classifier& classifier =
+      options.bounce_classifier ? *options.bounce_classifier : bounce_classifier::builtin();
   for (std::size_t i = 0; i < g.messages.size(); ++i) {
     auto& target = out.messages[g.message_index[i]].recipients;
     for (std::size_t k = 0; k < g.recipient_index[i].size(); ++k) {
@@ -137,6 +139,7 @@ inline void route_failure_results(routed_result& out, const domain_group& g,
       rr.state = "routing";
       rr.state_id = -1;
       rr.error = d.error;
+      classify_recipient(rr, classifier);
     }
   }
 }
@@ -292,6 +295,8 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
         rr.error = make_error_code(errc::invalid_address);
         rr.text = "no domain to route to";
         rr.state = "routing";
+        classify_recipient(rr, options.bounce_classifier ? *options.bounce_classifier
+                                                         : bounce_classifier::builtin());
       }
       out.messages[m].recipients.push_back(std::move(rr));
     }
@@ -332,7 +337,7 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
   for (std::size_t i = 0; i < groups.size(); ++i) {
     domain_result& d = results[i];
     if (d.route.error || (d.error && d.session.messages.empty()))
-      route_failure_results(out, groups[i], d);
+      route_failure_results(out, groups[i], d, options);
     else session_results(out, groups[i], d);
     out.domains.push_back(std::move(d));
   }

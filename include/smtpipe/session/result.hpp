@@ -4,13 +4,16 @@
 #define SMTPIPE_SESSION_RESULT_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/error.hpp"
 #include "smtpipe/pipeline/stage.hpp"
+#include "smtpipe/protocol/bounce_classifier.hpp"
 #include "smtpipe/protocol/enhanced_status.hpp"
 #include "smtpipe/session/tls_layer.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -46,6 +49,10 @@ struct recipient_result {
   std::error_code error;     ///< Set when an error, not a reply, decided (timeout, I/O...).
   std::string host;          ///< The host that decided (an MX host when routed); may be empty.
   std::string host_address;  ///< That host's IP address; empty when no connection decided.
+  /// Momentum's bounce class of the failure (protocol/bounce_class.hpp), or a registered custom
+  /// class; 0 when delivered. Set with `session_options::bounce_classifier`.
+  int bounce_class = 0;
+  std::string bounce_class_name;  ///< Its name, e.g. "Invalid Recipient"; "" when delivered.
 };
 
 /// One message's result: a result per recipient, in the order of `message::recipients`.
@@ -92,6 +99,28 @@ struct session_result {
     return n;
   }
 };
+
+/// Sets `rr`'s bounce class (0 when delivered): from the reply that decided it, else from its
+/// error (`session_error` for a recipient never tried), with the recipient's domain for the
+/// classifier's per-domain rules.
+inline void classify_recipient(recipient_result& rr, const bounce_classifier& classifier,
+                               std::error_code session_error = {}) {
+  rr.bounce_class_name.clear();
+  if (rr.status == delivery_status::delivered) {
+    rr.bounce_class = 0;
+    return;
+  }
+  const std::size_t at = rr.address.rfind('@');
+  const std::string_view domain =
+      at == std::string::npos ? std::string_view{} : std::string_view(rr.address).substr(at + 1);
+  std::error_code ec = rr.error;
+  if (ec == errc::not_attempted && session_error) ec = session_error;
+  int c = rr.code >= 400 ? classifier.classify(rr.code, rr.enhanced, rr.text, domain)
+                         : classifier.classify_error(ec, domain);
+  if (c == 0) c = code_of(bounce_class::undetermined);
+  rr.bounce_class = c;
+  rr.bounce_class_name = std::string(classifier.class_name(c));
+}
 
 }  // namespace smtpipe
 

@@ -5,6 +5,7 @@
 
 #include "smtpipe/config.hpp"
 #include "smtpipe/protocol/body_encoder.hpp"
+#include "smtpipe/protocol/bounce_classifier.hpp"
 #include "smtpipe/protocol/reply_parser.hpp"
 #include "smtpipe/sasl/mechanism.hpp"
 #include "smtpipe/session/observer.hpp"
@@ -64,6 +65,9 @@ struct session_options {
   /// to `deliver` (never a name learnt from the server).
   std::string tls_server_name;
   std::optional<auth_options> auth;  ///< Authenticate when set.
+  /// Classifies every failed recipient into a bounce class (`recipient_result::bounce_class`);
+  /// not owned, may be null: `bounce_classifier::builtin()`. Read when results are finalized.
+  const smtpipe::bounce_classifier* bounce_classifier = nullptr;
 };
 
 }  // namespace smtpipe

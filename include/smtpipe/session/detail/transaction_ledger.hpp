@@ -8,6 +8,7 @@
 #include "smtpipe/pipeline/state_id.hpp"
 #include "smtpipe/protocol/address.hpp"
 #include "smtpipe/protocol/body_encoder.hpp"
+#include "smtpipe/protocol/bounce_classifier.hpp"
 #include "smtpipe/protocol/capabilities.hpp"
 #include "smtpipe/protocol/command.hpp"
 #include "smtpipe/protocol/disposition.hpp"
@@ -196,6 +197,8 @@ class transaction_ledger {
   /// ended the session, if any, else not attempted), sent without a final reply (transient),
   /// or "." sent without a reply (unknown: it may have been delivered).
   void finalize(std::error_code error, const reply* session_reply);
+  /// Sets every recipient's bounce class (0 when delivered).
+  void classify(std::error_code session_error);
 
   static delivery_status failure_of(const reply& r) noexcept {
     return r.permanent() ? delivery_status::permanent : delivery_status::transient;

@@ -104,6 +104,14 @@ SMTPIPE_DECL void transaction_ledger::finalize(std::error_code error, const repl
       }
     }
   }
+  classify(error);
+}
+
+SMTPIPE_DECL void transaction_ledger::classify(std::error_code session_error) {
+  const bounce_classifier& classifier =
+      options_.bounce_classifier ? *options_.bounce_classifier : bounce_classifier::builtin();
+  for (auto& m : result_.messages)
+    for (auto& rr : m.recipients) classify_recipient(rr, classifier, session_error);
 }
 
 SMTPIPE_DECL void transaction_ledger::decide(std::size_t m, std::size_t i, delivery_status status,
