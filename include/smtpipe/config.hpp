@@ -17,6 +17,23 @@
 #include <version>
 #endif
 
+// Asio 1.22 decides how it allocates the blocks it recycles per thread (aligned_alloc/free or
+// operator new/delete) from what libstdc++ defined before Asio's configuration: units that
+// include things in another order disagree and free each other's blocks. The pin is
+// ASIO_DISABLE_STD_ALIGNED_ALLOC in every unit (Meson's smtpipe dependency and smtpipe.pc add
+// it; plain -I users add it themselves). A unit without it gets it here when Asio is not yet
+// configured, which agrees with units that include Asio before any standard header; a unit
+// whose Asio already chose aligned_alloc cannot agree with the others and is refused.
+#if !defined(ASIO_DISABLE_STD_ALIGNED_ALLOC)
+#if defined(ASIO_HAS_STD_ALIGNED_ALLOC)
+#error \
+    "smtpipe: Asio was configured for aligned_alloc before smtpipe was included (a standard \
+header came first), so this unit frees memory other units allocate differently: compile every \
+unit with -DASIO_DISABLE_STD_ALIGNED_ALLOC (Meson's smtpipe dependency and smtpipe.pc add it)."
+#endif
+#define ASIO_DISABLE_STD_ALIGNED_ALLOC 1
+#endif
+
 #if !defined(__cpp_impl_coroutine) || !__has_include(<coroutine>)
 #error \
     "smtpipe requires C++20 coroutine support (<coroutine> and __cpp_impl_coroutine); \

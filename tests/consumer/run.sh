@@ -31,9 +31,13 @@ pc_dir=$(dirname "$(find "$work/prefix" -name smtpipe.pc | head -n1)")
 [ -f "$work/prefix/include/smtpipe.hpp" ] || { echo "headers not installed with their paths"; exit 1; }
 [ -f "$work/prefix/include/smtpipe/session/impl/session.hpp" ] || { echo "impl headers missing"; exit 1; }
 flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs smtpipe)
+case " $flags " in
+  *" -DASIO_DISABLE_STD_ALIGNED_ALLOC "*) ;;
+  *) echo "smtpipe.pc does not pin Asio's allocation: $flags"; exit 1 ;;
+esac
 "$cxx" -std=c++20 "${extra[@]}" $flags "$src/tests/consumer/main.cpp" -o "$work/pc_consumer" -pthread
 "$work/pc_consumer"
 
 echo "== plain -I include"
-"$cxx" -std=c++20 "${extra[@]}" -I"$src/include" "$src/tests/consumer/main.cpp" -o "$work/i_consumer" -pthread
+"$cxx" -std=c++20 "${extra[@]}" -DASIO_DISABLE_STD_ALIGNED_ALLOC -I"$src/include" "$src/tests/consumer/main.cpp" -o "$work/i_consumer" -pthread
 "$work/i_consumer"

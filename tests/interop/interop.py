@@ -192,12 +192,26 @@ class SendResult:
         return {r["rcpt"]: r for r in self.results if r["message"] == message}
 
 
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print when a tool built
+# with them (the sanitizer pass of scripts/run.sh) finds an error; any such line fails the case,
+# whatever the tool's exit status.
+SANITIZER_REPORT = re.compile(r"^(==\d+==ERROR: \w+Sanitizer|SUMMARY: \w+Sanitizer|\S+: runtime error: )",
+                              re.MULTILINE)
+
+
+def check_no_sanitizer_report(tool, stderr):
+    found = SANITIZER_REPORT.search(stderr)
+    check(found is None, f"{os.path.basename(tool)}: sanitizer report\n{stderr[found.start():][:4000]}"
+          if found else "")
+
+
 def run_send(tool, recipients, body, port, extra=(), timeout=60, host="127.0.0.1"):
     args = [tool, "--server", host_port(host, port), "--json", "--transcript", "--helo", HELO,
             "--timeout-scale", "0.1", *extra, *recipients]
     if "-f" not in extra:
         args[1:1] = ["-f", SENDER]
     p = subprocess.run(args, input=body, capture_output=True, timeout=timeout)
+    check_no_sanitizer_report(tool, p.stderr.decode("utf-8", "replace"))
     return SendResult(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
 
 
@@ -640,6 +654,7 @@ def postfix_cases(run, pf, args):
                             "127.0.0.1", str(pf.port)]
                 cmd += [SENDER, r1, f.name]
                 p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            check_no_sanitizer_report(cmd[0], p.stderr)
             transcript = p.stderr
             check(p.returncode == 0 and " delivered 250 data " in p.stdout,
                   f"exit {p.returncode}, results {p.stdout!r}\n{transcript}")
