@@ -101,7 +101,8 @@ struct session_control {
 
   /// Decides every recipient still open and hands the result over.
   static session_result take_result(session& s) {
-    s.ledger_.finalize(s.error_, s.has_session_reply_ ? &s.session_reply_ : nullptr);
+    s.ledger_.finalize(s.error_, s.has_session_reply_ ? &s.session_reply_ : nullptr,
+                       s.current_decider());
     return std::move(s.ledger_.result());
   }
 

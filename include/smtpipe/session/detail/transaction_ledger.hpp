@@ -196,7 +196,9 @@ class transaction_ledger {
   /// Decides every recipient still open when the session ends: never sent (the reply that
   /// ended the session, if any, else not attempted), sent without a final reply (transient),
   /// or "." sent without a reply (unknown: it may have been delivered).
-  void finalize(std::error_code error, const reply* session_reply);
+  /// `last`: the state the session ended in, which the recipients left open are charged to
+  /// (their `state` is the state of the session's error).
+  void finalize(std::error_code error, const reply* session_reply, decider last);
   /// Sets every recipient's bounce class (0 when delivered).
   void classify(std::error_code session_error);
 

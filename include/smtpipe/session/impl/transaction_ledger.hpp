@@ -71,7 +71,8 @@ SMTPIPE_DECL void transaction_ledger::on_rcpt(const reply& r, std::size_t i, dec
   }
 }
 
-SMTPIPE_DECL void transaction_ledger::finalize(std::error_code error, const reply* session_reply) {
+SMTPIPE_DECL void transaction_ledger::finalize(std::error_code error, const reply* session_reply,
+                                               decider last) {
   const std::string& error_state = result_.error_state;
   for (std::size_t m = 0; m < phases_.size(); ++m) {
     for (std::size_t i = 0; i < phases_[m].size(); ++i) {
@@ -80,7 +81,7 @@ SMTPIPE_DECL void transaction_ledger::finalize(std::error_code error, const repl
         case phase::decided: break;
         case phase::not_sent:
           if (session_reply) {
-            decide(m, i, failure_of(*session_reply), session_reply, error, {}, {});
+            decide(m, i, failure_of(*session_reply), session_reply, error, {}, last);
             rr.state = error_state;
           } else {
             rr.status = delivery_status::transient;
@@ -92,7 +93,7 @@ SMTPIPE_DECL void transaction_ledger::finalize(std::error_code error, const repl
         case phase::accepted:
           decide(m, i, delivery_status::transient, nullptr,
                  error ? error : make_error_code(errc::connection_closed),
-                 error ? error.message() : "session ended before the final reply", {});
+                 error ? error.message() : "session ended before the final reply", last);
           rr.state = error_state;
           break;
         case phase::dot_sent:
