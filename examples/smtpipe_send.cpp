@@ -160,6 +160,9 @@ int smtpipe_sendmail(int argc, char** argv, buffered_output& err) {
     }
     const auto table = send_option_table();
     std::optional<std::string> error;
+    // As sendmail, it relays to one server: localhost:25 unless a configuration names
+    // another (MX routing is smtpipe-send's, without --server).
+    options.server_given = true;
     if (peek.config_path) {
       error = apply_config_file(*peek.config_path, false, table, options);
     } else {
