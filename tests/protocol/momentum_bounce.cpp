@@ -1,5 +1,6 @@
-// Tests of smtpipe/client/error_classify.hpp: Momentum's smtp_error_classify, smtp_error_classify_len,
-// smtp_error_for_id, smtp_error_register_class and smtp_error_retrieve_class (reference §1.9).
+// Tests of smtpipe/client/error_classify.hpp: Momentum's smtp_error_classify,
+// smtp_error_classify_len, smtp_error_for_id, smtp_error_register_class and
+// smtp_error_retrieve_class (reference §1.9).
 #include <smtpipe/client/error_classify.hpp>
 
 #include <doctest/doctest.h>
