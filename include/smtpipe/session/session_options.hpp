@@ -64,6 +64,9 @@ struct session_options {
   /// to `deliver` (never a name learnt from the server).
   std::string tls_server_name;
   std::optional<auth_options> auth;  ///< Authenticate when set.
+  /// Speak LMTP (RFC 2033): LHLO instead of EHLO (a refused LHLO fails the session, no HELO),
+  /// and after the end of data one reply per accepted recipient, in RCPT order.
+  bool lmtp = false;
 };
 
 }  // namespace smtpipe

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace smtpipe {
@@ -93,7 +94,11 @@ class transaction_ledger {
     const std::size_t n = messages_[m].recipients.size();
     const std::size_t batch =
         options_.max_recipients_per_transaction ? options_.max_recipients_per_transaction : n;
-    if (m != next_message_ || first == 0) ++messages_started_;
+    if (m != next_message_ || first == 0) {
+      ++messages_started_;
+      carried_.clear();
+    }
+    limit_hit_ = false;
     tx_ = transaction{m, first, std::min(n, first + batch), true, 0, 0, 0};
     mail_queued_ = false;
     next_message_ = m;
@@ -138,6 +143,9 @@ class transaction_ledger {
                           utf8);
   }
   void rcpt_queued(std::size_t i) noexcept { phases_[tx_.message][i] = phase::queued; }
+  /// Recipient `i` of the current transaction still needs its RCPT (not one an earlier
+  /// transaction carried past a recipient limit).
+  bool rcpt_due(std::size_t i) const noexcept { return phases_[tx_.message][i] == phase::not_sent; }
 
   // ---- replies -------------------------------------------------------------------------------
 
@@ -152,9 +160,17 @@ class transaction_ledger {
   // ---- the final "." -------------------------------------------------------------------------
 
   /// The body of the current transaction is queued with its "."; the transaction is closed.
-  void dot_queued() noexcept {
+  void dot_queued() {
     dot_tx_ = tx_;
     tx_.open = false;
+    dot_order_.clear();
+    for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
+      if (phases_[dot_tx_.message][i] == phase::accepted) dot_order_.push_back(i);
+  }
+  /// How many replies the end of data gets: one, or under LMTP one per accepted recipient
+  /// (RFC 2033 §4.2), in RCPT order.
+  std::size_t dot_replies_due() const noexcept {
+    return options_.lmtp && !dot_order_.empty() ? dot_order_.size() : 1;
   }
   /// The "." was written (`true`) or the write failed before the server could see it.
   void dot_written(bool written) noexcept {
@@ -163,8 +179,15 @@ class transaction_ledger {
     for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
       if (phases_[dot_tx_.message][i] == from) phases_[dot_tx_.message][i] = to;
   }
-  void on_dot(const reply& r, decider who) {
+  /// Reply `k` to the end of data: it decides every recipient "." was sent for, or under LMTP
+  /// only the k-th accepted one.
+  void on_dot(const reply& r, std::size_t k, decider who) {
     const transaction& d = dot_tx_;
+    if (options_.lmtp) {
+      if (k < dot_order_.size() && phases_[d.message][dot_order_[k]] == phase::dot_sent)
+        decide(d.message, dot_order_[k], status_of(r), &r, {}, {}, who);
+      return;
+    }
     for (std::size_t i = d.first; i < d.last; ++i)
       if (phases_[d.message][i] == phase::dot_sent)
         decide(d.message, i, status_of(r), &r, {}, {}, who);
@@ -176,15 +199,13 @@ class transaction_ledger {
   void decide_open(const reply& r, std::error_code ec, decider who) {
     if (!tx_.open) return;
     for (std::size_t i = tx_.first; i < tx_.last; ++i)
-      if (phases_[tx_.message][i] != phase::decided)
-        decide(tx_.message, i, failure_of(r), &r, ec, {}, who);
+      if (open_undecided(i)) decide(tx_.message, i, failure_of(r), &r, ec, {}, who);
   }
   /// The same for an error that no reply carries.
   void decide_open(delivery_status status, std::error_code ec, std::string_view text, decider who) {
     if (!tx_.open) return;
     for (std::size_t i = tx_.first; i < tx_.last; ++i)
-      if (phases_[tx_.message][i] != phase::decided)
-        decide(tx_.message, i, status, nullptr, ec, text, who);
+      if (open_undecided(i)) decide(tx_.message, i, status, nullptr, ec, text, who);
   }
   /// Records `ec` as why the current message was refused unsent (the first reason wins).
   void refuse_message(std::error_code ec) noexcept {
@@ -220,6 +241,24 @@ class transaction_ledger {
 
   void decide(std::size_t m, std::size_t i, delivery_status status, const reply* r,
               std::error_code ec, std::string_view text, decider who);
+  /// Recipient `i` of the open transaction is not decided and not waiting for the reply to an
+  /// earlier transaction's "." (a recipient accepted after a recipient limit, RFC 5321
+  /// §4.5.3.1.10, stays with that transaction).
+  bool open_undecided(std::size_t i) const noexcept {
+    const phase p = phases_[tx_.message][i];
+    if (limit_hit_ && p == phase::not_sent) return false;  // left for the next transaction
+    return p != phase::decided && p != phase::dot_sent && !(p == phase::accepted && carried(i));
+  }
+  bool carried(std::size_t i) const noexcept {
+    for (const auto& c : carried_)
+      if (c.first == i && c.second != result_.transactions) return true;
+    return false;
+  }
+  /// 452 or x.5.3 to RCPT: the server's recipient limit, not the recipient's failure.
+  static bool recipient_limit(const reply& r) noexcept {
+    return r.code == 452 || (r.code / 100 == 4 && r.enhanced.cls == 4 && r.enhanced.subject == 5 &&
+                             r.enhanced.detail == 3);
+  }
 
   bool find_next(std::size_t* message_out, std::size_t* first_out) const noexcept {
     std::size_t m = next_message_, first = next_recipient_;
@@ -242,6 +281,10 @@ class transaction_ledger {
   const session_options& options_;
   session_result result_;
   std::vector<std::vector<phase>> phases_;
+  std::vector<std::size_t> dot_order_;  // the recipients the end of data was sent for
+  // Recipients of the current message accepted after a recipient limit: (index, transaction).
+  std::vector<std::pair<std::size_t, std::size_t>> carried_;
+  bool limit_hit_ = false;  // the open transaction met the server's recipient limit
   std::vector<message_info> info_;
   std::span<const std::string_view> names_;
   transaction tx_, dot_tx_;

@@ -55,9 +55,18 @@ SMTPIPE_DECL void transaction_ledger::on_rcpt(const reply& r, std::size_t i, dec
   ++tx_.answered;
   const bool mail_accepted =
       tx_.mail_code != 0 && disposition_of(tx_.mail_code) == disposition::positive;
+  if (mail_accepted && (limit_hit_ || tx_.accepted > 0) && recipient_limit(r)) {
+    // RFC 5321 §4.5.3.1.10: the server's recipient limit. This recipient and the ones after it
+    // go in the next transaction on this connection, not a failure.
+    limit_hit_ = true;
+    phases_[tx_.message][i] = phase::not_sent;
+    next_recipient_ = std::min(next_recipient_, i);
+    return;
+  }
   if (r.positive() && mail_accepted) {
     phases_[tx_.message][i] = phase::accepted;
     ++tx_.accepted;
+    if (limit_hit_) carried_.emplace_back(i, result_.transactions);
     auto& rr = result_.messages[tx_.message].recipients[i];
     rr.code = r.code;
     rr.enhanced = r.enhanced;
