@@ -12,6 +12,7 @@
 #include "smtpipe/protocol/command.hpp"
 #include "smtpipe/protocol/disposition.hpp"
 #include "smtpipe/protocol/reply.hpp"
+#include "smtpipe/session/client_args.hpp"
 #include "smtpipe/session/message.hpp"
 #include "smtpipe/session/result.hpp"
 #include "smtpipe/session/session_options.hpp"
@@ -131,12 +132,26 @@ class transaction_ledger {
     for (std::size_t i = tx_.first; i < tx_.last; ++i)
       for (const auto& e : msg.recipients[i].params.extra)
         if (!caps.has(e.keyword)) return errc::extension_not_supported;
+    for (std::size_t i = tx_.first; i < tx_.last; ++i)
+      for (const auto& a : rcpt_args_of(tx_.message, i))
+        if (a.policy == unadvertised_policy::refuse && !caps.has(a.keyword))
+          return errc::extension_not_supported;
     return {};
   }
   /// RCPT TO of recipient `i` of the current message, DSN parameters dropped without DSN.
   std::error_code format_rcpt(std::string& out, std::size_t i, const capabilities& caps) const {
     const recipient& r = messages_[tx_.message].recipients[i];
     const bool utf8 = info_[tx_.message].utf8;
+    const client_args& args = rcpt_args_of(tx_.message, i);
+    if (!args.empty()) {
+      rcpt_parameters p = r.params;
+      if (!caps.dsn()) {
+        p.notify = notify_unspecified;
+        p.orcpt.clear();
+      }
+      append_advertised(p.extra, args, caps);
+      return format_rcpt_to(out, r.address, p, utf8);
+    }
     if (caps.dsn() || (r.params.notify == notify_unspecified && r.params.orcpt.empty()))
       return format_rcpt_to(out, r.address, r.params, utf8);
     return format_rcpt_to(out, r.address, rcpt_parameters{notify_unspecified, {}, r.params.extra},
@@ -156,6 +171,20 @@ class transaction_ledger {
   /// The reply to MAIL when it was not positive.
   const reply& mail_reply() const noexcept { return mail_reply_; }
   void on_rcpt(const reply& r, std::size_t i, decider who);
+
+  // ---- argument dictionaries (smtp_client_args) ---------------------------------------------
+
+  /// Message `m`'s MAIL arguments, RCPT arguments of recipient `i`, XCLIENT attributes: the
+  /// session's own copies (made on first use), which states and hooks may change.
+  client_args& mail_args(std::size_t m) { return own_args().mail[m]; }
+  client_args& rcpt_args(std::size_t m, std::size_t i) { return own_args().rcpt[m][i]; }
+  client_args& xclient_args(std::size_t m) { return own_args().xclient[m]; }
+  const client_args& mail_args_of(std::size_t m) const noexcept {
+    return args_ ? args_->mail[m] : messages_[m].args;
+  }
+  const client_args& rcpt_args_of(std::size_t m, std::size_t i) const noexcept {
+    return args_ ? args_->rcpt[m][i] : messages_[m].recipients[i].args;
+  }
 
   // ---- the final "." -------------------------------------------------------------------------
 
@@ -218,6 +247,14 @@ class transaction_ledger {
   /// or "." sent without a reply (unknown: it may have been delivered).
   void finalize(std::error_code error, const reply* session_reply);
 
+  /// Appends the arguments whose keyword `caps` advertises (the others are refused earlier or
+  /// dropped by their policy).
+  static void append_advertised(std::vector<esmtp_parameter>& out, const client_args& args,
+                                const capabilities& caps) {
+    for (const auto& a : args)
+      if (caps.has(a.keyword)) out.push_back({a.keyword, a.value.value_or(std::string{})});
+  }
+
   static delivery_status failure_of(const reply& r) noexcept {
     return r.permanent() ? delivery_status::permanent : delivery_status::transient;
   }
@@ -277,10 +314,28 @@ class transaction_ledger {
 
   std::error_code validate(std::size_t m);
 
+  struct args_copy {
+    std::vector<client_args> mail, xclient;
+    std::vector<std::vector<client_args>> rcpt;
+  };
+  args_copy& own_args() {
+    if (!args_) {
+      args_.emplace();
+      for (const auto& msg : messages_) {
+        args_->mail.push_back(msg.args);
+        args_->xclient.push_back(msg.xclient);
+        auto& rs = args_->rcpt.emplace_back();
+        for (const auto& r : msg.recipients) rs.push_back(r.args);
+      }
+    }
+    return *args_;
+  }
+
   std::span<const message> messages_;
   const session_options& options_;
   session_result result_;
   std::vector<std::vector<phase>> phases_;
+  std::optional<args_copy> args_;       // made when a state first asks for an argument dictionary
   std::vector<std::size_t> dot_order_;  // the recipients the end of data was sent for
   // Recipients of the current message accepted after a recipient limit: (index, transaction).
   std::vector<std::pair<std::size_t, std::size_t>> carried_;

@@ -48,6 +48,11 @@ SMTPIPE_DECL std::error_code transaction_ledger::mail_parameters(
   }
   for (const auto& e : p.extra)
     if (!caps.has(e.keyword)) return errc::extension_not_supported;
+  const client_args& args = mail_args_of(tx_.message);
+  for (const auto& a : args)
+    if (a.policy == unadvertised_policy::refuse && !caps.has(a.keyword))
+      return errc::extension_not_supported;
+  append_advertised(p.extra, args, caps);
   return {};
 }
 
