@@ -86,10 +86,12 @@ TEST_CASE("advertised arguments go on MAIL and RCPT, unadvertised ones by policy
       .expect("QUIT")
       .send("250 queued\r\n221 bye\r\n");
   message m = one_message();
-  REQUIRE_FALSE(m.args.add("XFOO", "1"));
-  REQUIRE_FALSE(m.args.add("XBAR", "2", unadvertised_policy::drop));  // not advertised: left out
-  REQUIRE_FALSE(m.recipients[0].args.add("XRCPT", "yes"));
-  REQUIRE_FALSE(m.recipients[1].args.add("XNOPE", {}, unadvertised_policy::drop));
+  //! [args]
+  m.args.add("XFOO", "1");                             // refused if not advertised
+  m.args.add("XBAR", "2", unadvertised_policy::drop);  // left out if not advertised
+  m.recipients[0].args.add("XRCPT", "yes");
+  m.recipients[1].args.add("XNOPE", {}, unadvertised_policy::drop);  // a flag, no value
+  //! [args]
   auto r = test::start_and_deliver(io, srv, {m});
   // Exactly these lines: XBAR and XNOPE (not advertised, policy drop) left out.
   CHECK(srv.received().find("MAIL FROM:<a@example.org> XFOO=1\r\n"

@@ -13,8 +13,11 @@ const std::string lhlo_pipelining = "250-lmtp.example.org\r\n250-PIPELINING\r\n2
 const std::string lhlo_plain = "250-lmtp.example.org\r\n250 8BITMIME\r\n";
 
 session_options lmtp_options(double scale = 0.01) {
-  session_options o = test::fast_options(scale);
-  o.lmtp = true;
+  //! [lmtp]
+  smtpipe::session_options o;
+  o.lmtp = true;  // LHLO, and one reply per accepted recipient after the data
+  //! [lmtp]
+  o.timeouts = o.timeouts.scaled(scale);
   return o;
 }
 
