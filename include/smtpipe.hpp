@@ -43,6 +43,7 @@
 
 // session/: one conversation as the states see it, its transport and results.
 #include "smtpipe/session/body_source.hpp"
+#include "smtpipe/session/client_args.hpp"
 #include "smtpipe/session/command_kind.hpp"
 #include "smtpipe/session/message.hpp"
 #include "smtpipe/session/observer.hpp"
@@ -68,6 +69,7 @@
 #include "smtpipe/states/starttls.hpp"
 
 // client/: what binds the layers: the runner, deliver, the runtime machine, Momentum's API.
+#include "smtpipe/client/client_args.hpp"
 #include "smtpipe/client/deliver.hpp"
 #include "smtpipe/client/error_classify.hpp"
 #include "smtpipe/client/make_state.hpp"

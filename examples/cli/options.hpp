@@ -42,6 +42,7 @@ struct cli_options {
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
   bool pipelining = true;
+  bool lmtp = false;  // --lmtp: LHLO and one reply per recipient (RFC 2033)
   double timeout_scale = 1.0;
   bool transcript = false;
   bool json = false;
@@ -219,6 +220,8 @@ inline std::optional<std::string> check_consistency(cli_options& o) {
     if (!routing_built && !given->empty())
       return std::string("--dns-server and --source-address need a build with libunbound");
   o.routed = routing_built && (!o.server_given || !o.source_address.empty());
+  if (o.lmtp && (!o.server_given || o.routed))
+    return std::string("--lmtp needs --server HOST:PORT (an LMTP server is never found by MX)");
   if (o.routed) {
     unsigned port = 0;
     if (!parse_number(o.mx_port, port) || port == 0 || port > 65535)

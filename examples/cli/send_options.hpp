@@ -76,6 +76,12 @@ inline std::vector<option_spec> send_option_table() {
          o.pipelining = false;
          return std::nullopt;
        }},
+      {{"--lmtp"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.lmtp = true;
+         return std::nullopt;
+       }},
       {{"--timeout-scale"},
        true,
        [](cli_options& o, const std::string& v) -> result {

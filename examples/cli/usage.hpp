@@ -27,6 +27,7 @@ options:
                           (default localhost)
   --qualify-domain DOMAIN append @DOMAIN to a sender or recipient without '@'
   --no-pipelining         never pipeline commands, even when the server offers PIPELINING
+  --lmtp                  speak LMTP (RFC 2033) to --server: LHLO, one reply per recipient
   --timeout-scale FACTOR  multiply every timeout by FACTOR (> 0)
   --transcript            write the SMTP conversation to standard error
   -v, --verbose           a line per recipient on standard error, and a summary (by

@@ -6,6 +6,7 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/protocol/esmtp_parameters.hpp"
 #include "smtpipe/session/body_source.hpp"
+#include "smtpipe/session/client_args.hpp"
 
 #include <string>
 #include <utility>
@@ -17,6 +18,9 @@ namespace smtpipe {
 struct recipient {
   std::string address;  ///< Mailbox without angle brackets, e.g. "user@example.org".
   rcpt_parameters params;
+  /// More RCPT extension parameters (Momentum's smtp_client_args), each sent only when the
+  /// server advertises its keyword, else dropped or refused by its policy.
+  client_args args;
 
   recipient() = default;
   recipient(std::string a, rcpt_parameters p = {}) : address(std::move(a)), params(std::move(p)) {}
@@ -31,6 +35,11 @@ struct message {
   std::vector<recipient> recipients;
   body_source body;
   mail_parameters params;
+  /// More MAIL extension parameters (Momentum's smtp_client_args), each sent only when the
+  /// server advertises its keyword, else dropped or refused by its policy.
+  client_args args;
+  /// XCLIENT attributes for a custom XCLIENT state (Postfix's XCLIENT): NAME, ADDR, HELO...
+  client_args xclient;
 };
 
 }  // namespace smtpipe

@@ -226,6 +226,16 @@ class session {
     stamp_entry();
     return entered_at_;
   }
+  // ---- Argument dictionaries (Momentum's smtp_client_args) ------------------------------
+
+  /// Message `m`'s MAIL extension parameters: the session's copy of `message::args`, which a
+  /// state may add to, read and delete from until the MAIL of `m` is queued.
+  client_args& mail_args(std::size_t m) { return ledger_.mail_args(m); }
+  /// Recipient `i` of message `m`: its RCPT extension parameters, until its RCPT is queued.
+  client_args& rcpt_args(std::size_t m, std::size_t i) { return ledger_.rcpt_args(m, i); }
+  /// Message `m`'s XCLIENT attributes, for a custom XCLIENT state.
+  client_args& xclient_args(std::size_t m) { return ledger_.xclient_args(m); }
+
   /// Asks for a transition; it takes effect when the current state returns
   /// `transition::next()` (Momentum's `smtp_next_state`).
   void request_transition(transition t) noexcept {

@@ -68,6 +68,9 @@ struct session_options {
   /// Classifies every failed recipient into a bounce class (`recipient_result::bounce_class`);
   /// not owned, may be null: `bounce_classifier::builtin()`. Read when results are finalized.
   const smtpipe::bounce_classifier* bounce_classifier = nullptr;
+  /// Speak LMTP (RFC 2033): LHLO instead of EHLO (a refused LHLO fails the session, no HELO),
+  /// and after the end of data one reply per accepted recipient, in RCPT order.
+  bool lmtp = false;
 };
 
 }  // namespace smtpipe

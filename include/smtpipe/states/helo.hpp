@@ -10,12 +10,12 @@
 namespace smtpipe::states {
 
 /// RFC 5321 §4.1.1.1: HELO, for servers that refused EHLO with 500/502. Skipped after a
-/// successful EHLO.
+/// successful EHLO, and never under LMTP (RFC 2033 has no HELO).
 struct helo {
   static constexpr std::string_view name = "helo";
   static constexpr smtpipe::stage stage = smtpipe::stage::during_ehlo;
 
-  static bool applies(const session& s) { return !s.esmtp(); }
+  static bool applies(const session& s) { return !s.esmtp() && !s.options().lmtp; }
 
   asio::awaitable<transition> run(session& s) {
     if (auto ec = co_await s.exchange(command_kind::helo, format_helo, s.options().helo_name))

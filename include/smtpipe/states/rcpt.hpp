@@ -23,6 +23,7 @@ struct rcpt {
     if (auto ec = detail::builtin_steps::check_rcpt_parameters(s))
       co_return s.fail_transaction(ec, delivery_status::permanent);
     for (std::size_t i = tx.first; i < tx.last; ++i) {
+      if (!detail::builtin_steps::rcpt_due(s, i)) continue;
       if (auto ec = detail::builtin_steps::queue_rcpt(s, i))
         co_return s.fail_transaction(ec, delivery_status::permanent);
       if (!s.pipelining())

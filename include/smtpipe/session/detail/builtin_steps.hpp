@@ -70,15 +70,32 @@ struct builtin_steps {
     if (!ec) s.ledger_.rcpt_queued(i);
     return ec;
   }
+  /// Whether recipient `i` of the current transaction needs its RCPT: false for one an
+  /// earlier transaction carried past the server's recipient limit.
+  static bool rcpt_due(const session& s, std::size_t i) noexcept { return s.ledger_.rcpt_due(i); }
   /// Streams the body of the current transaction (after a 354), dot-stuffed, then queues the
-  /// final "." whose reply decides its recipients.
+  /// final "." whose reply (under LMTP: replies) decides its recipients.
   static asio::awaitable<std::error_code> send_body(session& s) {
     const message& msg = s.ledger_.messages()[s.ledger_.current().message];
-    return s.engine_.send_body(msg.body, {&on_dot, nullptr, 0}, s.state_id_);
+    if (auto ec = co_await s.engine_.send_body(msg.body, end_of_data_handler(), s.state_id_))
+      co_return ec;
+    co_return queue_end_of_data_replies(s);
   }
-  /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1).
+  /// The handler of the (first) reply to the end of data: the final "." or `BDAT n LAST`.
+  static reply_handler end_of_data_handler() noexcept { return {&on_dot, nullptr, 0}; }
+  /// After the end of data was queued with `end_of_data_handler()` (the "." or BDAT LAST):
+  /// under LMTP, one more reply is due per further accepted recipient (RFC 2033 §4.2), each
+  /// deciding its own recipient in RCPT order. Queues nothing for SMTP.
+  static std::error_code queue_end_of_data_replies(session& s) {
+    const std::size_t n = s.ledger_.dot_replies_due();
+    for (std::size_t k = 1; k < n; ++k)
+      s.engine_.append_reply_only(command_kind::dot, {&on_dot, nullptr, k}, s.state_id_);
+    return {};
+  }
+  /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1). Under LMTP
+  /// it gets no reply: there is no accepted recipient to report on.
   static std::error_code queue_empty_dot(session& s) {
-    return s.engine_.append_empty_dot(s.state_id_);
+    return s.engine_.append_empty_dot(s.state_id_, !s.options_.lmtp);
   }
   /// MAIL was queued for a transaction that ended without its final "." (RFC 5321
   /// §4.1.1.5: RSET before the next one).
@@ -94,8 +111,8 @@ struct builtin_steps {
   static void on_rcpt(session& s, const reply& r, void*, std::size_t i) {
     s.ledger_.on_rcpt(r, i, decider(s));
   }
-  static void on_dot(session& s, const reply& r, void*, std::size_t) {
-    s.ledger_.on_dot(r, decider(s));
+  static void on_dot(session& s, const reply& r, void*, std::size_t k) {
+    s.ledger_.on_dot(r, k, decider(s));
   }
   static void on_rset(session& s, const reply& r, void*, std::size_t) {
     if (r.positive()) return;

@@ -107,9 +107,19 @@ class io_engine {
   /// its handler; it leaves with the next flush.
   asio::awaitable<std::error_code> send_body(const body_source& body, reply_handler on_dot,
                                              int state_id);
-  /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1).
-  std::error_code append_empty_dot(int state_id) {
+  /// Appends one more reply due to the last command appended (LMTP's replies to the end of
+  /// data, RFC 2033 §4.2), with its handler; no bytes.
+  void append_reply_only(command_kind kind, reply_handler handler, int state_id) {
+    pending_.push_back({handler, kind, state_id, false});
+  }
+  /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1); with
+  /// `expect_reply` false (LMTP, no recipient to report on) no reply is waited for.
+  std::error_code append_empty_dot(int state_id, bool expect_reply = true) {
     in_body_ = false;
+    if (!expect_reply) {
+      append_raw(".\r\n");
+      return {};
+    }
     return append(command_kind::dot, {}, state_id, [](std::string& out) {
       out += ".\r\n";
       return std::error_code{};

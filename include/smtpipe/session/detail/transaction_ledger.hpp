@@ -13,6 +13,7 @@
 #include "smtpipe/protocol/command.hpp"
 #include "smtpipe/protocol/disposition.hpp"
 #include "smtpipe/protocol/reply.hpp"
+#include "smtpipe/session/client_args.hpp"
 #include "smtpipe/session/message.hpp"
 #include "smtpipe/session/result.hpp"
 #include "smtpipe/session/session_options.hpp"
@@ -25,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace smtpipe {
@@ -94,7 +96,11 @@ class transaction_ledger {
     const std::size_t n = messages_[m].recipients.size();
     const std::size_t batch =
         options_.max_recipients_per_transaction ? options_.max_recipients_per_transaction : n;
-    if (m != next_message_ || first == 0) ++messages_started_;
+    if (m != next_message_ || first == 0) {
+      ++messages_started_;
+      carried_.clear();
+    }
+    limit_hit_ = false;
     tx_ = transaction{m, first, std::min(n, first + batch), true, 0, 0, 0};
     mail_queued_ = false;
     next_message_ = m;
@@ -127,18 +133,35 @@ class transaction_ledger {
     for (std::size_t i = tx_.first; i < tx_.last; ++i)
       for (const auto& e : msg.recipients[i].params.extra)
         if (!caps.has(e.keyword)) return errc::extension_not_supported;
+    for (std::size_t i = tx_.first; i < tx_.last; ++i)
+      for (const auto& a : rcpt_args_of(tx_.message, i))
+        if (a.policy == unadvertised_policy::refuse && !caps.has(a.keyword))
+          return errc::extension_not_supported;
     return {};
   }
   /// RCPT TO of recipient `i` of the current message, DSN parameters dropped without DSN.
   std::error_code format_rcpt(std::string& out, std::size_t i, const capabilities& caps) const {
     const recipient& r = messages_[tx_.message].recipients[i];
     const bool utf8 = info_[tx_.message].utf8;
+    const client_args& args = rcpt_args_of(tx_.message, i);
+    if (!args.empty()) {
+      rcpt_parameters p = r.params;
+      if (!caps.dsn()) {
+        p.notify = notify_unspecified;
+        p.orcpt.clear();
+      }
+      append_advertised(p.extra, args, caps);
+      return format_rcpt_to(out, r.address, p, utf8);
+    }
     if (caps.dsn() || (r.params.notify == notify_unspecified && r.params.orcpt.empty()))
       return format_rcpt_to(out, r.address, r.params, utf8);
     return format_rcpt_to(out, r.address, rcpt_parameters{notify_unspecified, {}, r.params.extra},
                           utf8);
   }
   void rcpt_queued(std::size_t i) noexcept { phases_[tx_.message][i] = phase::queued; }
+  /// Recipient `i` of the current transaction still needs its RCPT (not one an earlier
+  /// transaction carried past a recipient limit).
+  bool rcpt_due(std::size_t i) const noexcept { return phases_[tx_.message][i] == phase::not_sent; }
 
   // ---- replies -------------------------------------------------------------------------------
 
@@ -150,12 +173,34 @@ class transaction_ledger {
   const reply& mail_reply() const noexcept { return mail_reply_; }
   void on_rcpt(const reply& r, std::size_t i, decider who);
 
+  // ---- argument dictionaries (smtp_client_args) ---------------------------------------------
+
+  /// Message `m`'s MAIL arguments, RCPT arguments of recipient `i`, XCLIENT attributes: the
+  /// session's own copies (made on first use), which states and hooks may change.
+  client_args& mail_args(std::size_t m) { return own_args().mail[m]; }
+  client_args& rcpt_args(std::size_t m, std::size_t i) { return own_args().rcpt[m][i]; }
+  client_args& xclient_args(std::size_t m) { return own_args().xclient[m]; }
+  const client_args& mail_args_of(std::size_t m) const noexcept {
+    return args_ ? args_->mail[m] : messages_[m].args;
+  }
+  const client_args& rcpt_args_of(std::size_t m, std::size_t i) const noexcept {
+    return args_ ? args_->rcpt[m][i] : messages_[m].recipients[i].args;
+  }
+
   // ---- the final "." -------------------------------------------------------------------------
 
   /// The body of the current transaction is queued with its "."; the transaction is closed.
-  void dot_queued() noexcept {
+  void dot_queued() {
     dot_tx_ = tx_;
     tx_.open = false;
+    dot_order_.clear();
+    for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
+      if (phases_[dot_tx_.message][i] == phase::accepted) dot_order_.push_back(i);
+  }
+  /// How many replies the end of data gets: one, or under LMTP one per accepted recipient
+  /// (RFC 2033 §4.2), in RCPT order.
+  std::size_t dot_replies_due() const noexcept {
+    return options_.lmtp && !dot_order_.empty() ? dot_order_.size() : 1;
   }
   /// The "." was written (`true`) or the write failed before the server could see it.
   void dot_written(bool written) noexcept {
@@ -164,8 +209,15 @@ class transaction_ledger {
     for (std::size_t i = dot_tx_.first; i < dot_tx_.last; ++i)
       if (phases_[dot_tx_.message][i] == from) phases_[dot_tx_.message][i] = to;
   }
-  void on_dot(const reply& r, decider who) {
+  /// Reply `k` to the end of data: it decides every recipient "." was sent for, or under LMTP
+  /// only the k-th accepted one.
+  void on_dot(const reply& r, std::size_t k, decider who) {
     const transaction& d = dot_tx_;
+    if (options_.lmtp) {
+      if (k < dot_order_.size() && phases_[d.message][dot_order_[k]] == phase::dot_sent)
+        decide(d.message, dot_order_[k], status_of(r), &r, {}, {}, who);
+      return;
+    }
     for (std::size_t i = d.first; i < d.last; ++i)
       if (phases_[d.message][i] == phase::dot_sent)
         decide(d.message, i, status_of(r), &r, {}, {}, who);
@@ -177,15 +229,13 @@ class transaction_ledger {
   void decide_open(const reply& r, std::error_code ec, decider who) {
     if (!tx_.open) return;
     for (std::size_t i = tx_.first; i < tx_.last; ++i)
-      if (phases_[tx_.message][i] != phase::decided)
-        decide(tx_.message, i, failure_of(r), &r, ec, {}, who);
+      if (open_undecided(i)) decide(tx_.message, i, failure_of(r), &r, ec, {}, who);
   }
   /// The same for an error that no reply carries.
   void decide_open(delivery_status status, std::error_code ec, std::string_view text, decider who) {
     if (!tx_.open) return;
     for (std::size_t i = tx_.first; i < tx_.last; ++i)
-      if (phases_[tx_.message][i] != phase::decided)
-        decide(tx_.message, i, status, nullptr, ec, text, who);
+      if (open_undecided(i)) decide(tx_.message, i, status, nullptr, ec, text, who);
   }
   /// Records `ec` as why the current message was refused unsent (the first reason wins).
   void refuse_message(std::error_code ec) noexcept {
@@ -201,6 +251,14 @@ class transaction_ledger {
   void finalize(std::error_code error, const reply* session_reply, decider last);
   /// Sets every recipient's bounce class (0 when delivered).
   void classify(std::error_code session_error);
+
+  /// Appends the arguments whose keyword `caps` advertises (the others are refused earlier or
+  /// dropped by their policy).
+  static void append_advertised(std::vector<esmtp_parameter>& out, const client_args& args,
+                                const capabilities& caps) {
+    for (const auto& a : args)
+      if (caps.has(a.keyword)) out.push_back({a.keyword, a.value.value_or(std::string{})});
+  }
 
   static delivery_status failure_of(const reply& r) noexcept {
     return r.permanent() ? delivery_status::permanent : delivery_status::transient;
@@ -225,6 +283,24 @@ class transaction_ledger {
 
   void decide(std::size_t m, std::size_t i, delivery_status status, const reply* r,
               std::error_code ec, std::string_view text, decider who);
+  /// Recipient `i` of the open transaction is not decided and not waiting for the reply to an
+  /// earlier transaction's "." (a recipient accepted after a recipient limit, RFC 5321
+  /// §4.5.3.1.10, stays with that transaction).
+  bool open_undecided(std::size_t i) const noexcept {
+    const phase p = phases_[tx_.message][i];
+    if (limit_hit_ && p == phase::not_sent) return false;  // left for the next transaction
+    return p != phase::decided && p != phase::dot_sent && !(p == phase::accepted && carried(i));
+  }
+  bool carried(std::size_t i) const noexcept {
+    for (const auto& c : carried_)
+      if (c.first == i && c.second != result_.transactions) return true;
+    return false;
+  }
+  /// 452 or x.5.3 to RCPT: the server's recipient limit, not the recipient's failure.
+  static bool recipient_limit(const reply& r) noexcept {
+    return r.code == 452 || (r.code / 100 == 4 && r.enhanced.cls == 4 && r.enhanced.subject == 5 &&
+                             r.enhanced.detail == 3);
+  }
 
   bool find_next(std::size_t* message_out, std::size_t* first_out) const noexcept {
     std::size_t m = next_message_, first = next_recipient_;
@@ -243,10 +319,32 @@ class transaction_ledger {
 
   std::error_code validate(std::size_t m);
 
+  struct args_copy {
+    std::vector<client_args> mail, xclient;
+    std::vector<std::vector<client_args>> rcpt;
+  };
+  args_copy& own_args() {
+    if (!args_) {
+      args_.emplace();
+      for (const auto& msg : messages_) {
+        args_->mail.push_back(msg.args);
+        args_->xclient.push_back(msg.xclient);
+        auto& rs = args_->rcpt.emplace_back();
+        for (const auto& r : msg.recipients) rs.push_back(r.args);
+      }
+    }
+    return *args_;
+  }
+
   std::span<const message> messages_;
   const session_options& options_;
   session_result result_;
   std::vector<std::vector<phase>> phases_;
+  std::optional<args_copy> args_;       // made when a state first asks for an argument dictionary
+  std::vector<std::size_t> dot_order_;  // the recipients the end of data was sent for
+  // Recipients of the current message accepted after a recipient limit: (index, transaction).
+  std::vector<std::pair<std::size_t, std::size_t>> carried_;
+  bool limit_hit_ = false;  // the open transaction met the server's recipient limit
   std::vector<message_info> info_;
   std::span<const std::string_view> names_;
   transaction tx_, dot_tx_;

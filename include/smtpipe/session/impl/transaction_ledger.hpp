@@ -48,6 +48,11 @@ SMTPIPE_DECL std::error_code transaction_ledger::mail_parameters(
   }
   for (const auto& e : p.extra)
     if (!caps.has(e.keyword)) return errc::extension_not_supported;
+  const client_args& args = mail_args_of(tx_.message);
+  for (const auto& a : args)
+    if (a.policy == unadvertised_policy::refuse && !caps.has(a.keyword))
+      return errc::extension_not_supported;
+  append_advertised(p.extra, args, caps);
   return {};
 }
 
@@ -55,9 +60,18 @@ SMTPIPE_DECL void transaction_ledger::on_rcpt(const reply& r, std::size_t i, dec
   ++tx_.answered;
   const bool mail_accepted =
       tx_.mail_code != 0 && disposition_of(tx_.mail_code) == disposition::positive;
+  if (mail_accepted && (limit_hit_ || tx_.accepted > 0) && recipient_limit(r)) {
+    // RFC 5321 §4.5.3.1.10: the server's recipient limit. This recipient and the ones after it
+    // go in the next transaction on this connection, not a failure.
+    limit_hit_ = true;
+    phases_[tx_.message][i] = phase::not_sent;
+    next_recipient_ = std::min(next_recipient_, i);
+    return;
+  }
   if (r.positive() && mail_accepted) {
     phases_[tx_.message][i] = phase::accepted;
     ++tx_.accepted;
+    if (limit_hit_) carried_.emplace_back(i, result_.transactions);
     auto& rr = result_.messages[tx_.message].recipients[i];
     rr.code = r.code;
     rr.enhanced = r.enhanced;
