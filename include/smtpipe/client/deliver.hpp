@@ -26,6 +26,8 @@
 #include <system_error>
 #include <utility>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 namespace detail {
@@ -168,5 +170,7 @@ auto async_run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
 }
 
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_CLIENT_DELIVER_HPP

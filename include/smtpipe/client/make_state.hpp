@@ -12,6 +12,8 @@
 #include <string>
 #include <type_traits>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 namespace detail {
@@ -64,5 +66,7 @@ smtp_state make_state() {
 }
 
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_CLIENT_MAKE_STATE_HPP

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 namespace detail {
@@ -326,5 +328,7 @@ asio::awaitable<session_result> run_session(asio::ip::tcp::socket socket, const 
 }
 
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_CLIENT_RUNNER_HPP

@@ -20,6 +20,8 @@
 #include <string>
 #include <utility>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 /// `tls_layer` implemented with `asio::ssl::stream` over the session's own socket, so the
@@ -110,5 +112,7 @@ class openssl_layer final : public tls_layer {
 };
 
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_OPENSSL_TLS_LAYER_HPP

@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 namespace detail {
@@ -322,5 +324,7 @@ class session {
 #if !defined(SMTPIPE_SEPARATE_COMPILATION)
 #include "smtpipe/session/impl/session.hpp"
 #endif
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_SESSION_SESSION_HPP

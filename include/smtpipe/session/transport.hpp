@@ -16,6 +16,8 @@
 #include <system_error>
 #include <utility>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 /// A connected TCP socket that a session reads and writes, upgraded in place to TLS by
@@ -103,5 +105,7 @@ class transport {
 };
 
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_SESSION_TRANSPORT_HPP

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::states {
 
 /// RFC 4954: AUTH when credentials are configured. Never before TLS unless plaintext
@@ -124,5 +126,7 @@ struct auth {
 };
 
 }  // namespace smtpipe::states
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_STATES_AUTH_HPP

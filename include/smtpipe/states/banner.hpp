@@ -7,6 +7,8 @@
 #include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::states {
 
 /// RFC 5321 §3.1, §4.3.2: the server speaks first. 220 goes on; 421 ends the session with a
@@ -28,5 +30,7 @@ struct banner {
 };
 
 }  // namespace smtpipe::states
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_STATES_BANNER_HPP

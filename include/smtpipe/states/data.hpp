@@ -7,6 +7,8 @@
 #include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::states {
 
 /// RFC 5321 §4.1.1.4: DATA is a sync point. With PIPELINING it flushes MAIL, every RCPT and
@@ -49,5 +51,7 @@ struct data {
 };
 
 }  // namespace smtpipe::states
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_STATES_DATA_HPP

@@ -7,6 +7,8 @@
 #include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::states {
 
 /// RFC 5321 §4.1.1.1: HELO, for servers that refused EHLO with 500/502. Skipped after a
@@ -27,5 +29,7 @@ struct helo {
 };
 
 }  // namespace smtpipe::states
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_STATES_HELO_HPP

@@ -7,6 +7,8 @@
 #include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::states {
 
 /// RFC 5321 §4.1.1.2: MAIL FROM for the next message (or recipient batch), with SIZE,
@@ -31,5 +33,7 @@ struct mail {
 };
 
 }  // namespace smtpipe::states
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_STATES_MAIL_HPP

@@ -7,6 +7,8 @@
 #include "smtpipe/session/detail/builtin_steps.hpp"
 #include "smtpipe/session/session.hpp"
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::states {
 
 /// RFC 3207: STARTTLS when the TLS mode asks for it, the handshake over the same socket, then
@@ -48,5 +50,7 @@ struct starttls {
 };
 
 }  // namespace smtpipe::states
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_STATES_STARTTLS_HPP

@@ -13,6 +13,8 @@
 #include <string>
 #include <system_error>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::detail {
 
 /// The steps of the built-in states that change what a custom state only reads: the
@@ -124,5 +126,7 @@ struct builtin_steps {
 };
 
 }  // namespace smtpipe::detail
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_SESSION_DETAIL_BUILTIN_STEPS_HPP

@@ -28,6 +28,8 @@
 #include <system_error>
 #include <vector>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 class session;
@@ -240,5 +242,7 @@ class io_engine {
 
 }  // namespace detail
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_SESSION_DETAIL_IO_ENGINE_HPP

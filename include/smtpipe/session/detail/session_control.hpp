@@ -15,6 +15,8 @@
 #include <system_error>
 #include <utility>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe::detail {
 
 /// What the runner needs of one state, whichever path registered it: plain function
@@ -114,5 +116,7 @@ struct session_control {
 };
 
 }  // namespace smtpipe::detail
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_SESSION_DETAIL_SESSION_CONTROL_HPP

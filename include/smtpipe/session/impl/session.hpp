@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <exception>
 
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
 namespace smtpipe {
 
 namespace detail {
@@ -423,5 +425,7 @@ SMTPIPE_DECL asio::awaitable<std::error_code> session::start_tls() {
 }
 
 }  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
 
 #endif  // !SMTPIPE_SESSION_IMPL_SESSION_HPP
