@@ -80,6 +80,10 @@ enum class errc {
   resolver_setup,    ///< The DNS resolver could not be configured (forwarder, file...).
   all_hosts_failed,  ///< Every MX host and address was tried and none took the message.
   mail_loop,         ///< This host is the domain's most preferred MX (permanent, 5.4.6).
+
+  // Message content (RFC 6152, RFC 3030).
+  eight_bit_not_supported,   ///< 8-bit body, server without 8BITMIME (permanent, 5.6.3).
+  binarymime_not_supported,  ///< BODY=BINARYMIME needs CHUNKING and BINARYMIME (5.6.3).
 };
 
 namespace detail {
@@ -140,6 +144,10 @@ class error_category_impl final : public std::error_category {
       case errc::null_mx: return "domain accepts no mail (null MX)";
       case errc::no_mx_address: return "no MX host has an address";
       case errc::resolver_setup: return "DNS resolver could not be configured";
+      case errc::eight_bit_not_supported:
+        return "8-bit message body, but the server does not advertise 8BITMIME";
+      case errc::binarymime_not_supported:
+        return "BODY=BINARYMIME, but the server does not advertise CHUNKING and BINARYMIME";
       case errc::all_hosts_failed: return "no MX host could take the message";
       case errc::mail_loop: return "mail for the domain loops back to this host";
     }

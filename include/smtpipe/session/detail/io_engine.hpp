@@ -107,6 +107,17 @@ class io_engine {
   /// its handler; it leaves with the next flush.
   asio::awaitable<std::error_code> send_body(const body_source& body, reply_handler on_dot,
                                              int state_id);
+  /// Sends `body` with BDAT (RFC 3030): canonical line ends without dot-stuffing (or the raw
+  /// octets when `binary`), in chunks of `session_options::bdat_chunk_size` octets, each
+  /// written as soon as it is full with `on_chunk` as its reply's handler; the last chunk,
+  /// `BDAT n LAST` (`BDAT 0 LAST` for an empty body), is queued with `on_last` and leaves with
+  /// the next flush, like DATA's final ".". Stops after a chunk is refused (`chunk_refused`).
+  asio::awaitable<std::error_code> send_bdat(const body_source& body, bool binary,
+                                             reply_handler on_chunk, reply_handler on_last,
+                                             int state_id);
+  /// A reply refused a BDAT chunk: no further chunk of this message is sent (RFC 3030 §4.2).
+  void chunk_refused() noexcept { chunk_refused_ = true; }
+  bool bdat_refused() const noexcept { return chunk_refused_; }
   /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1).
   std::error_code append_empty_dot(int state_id) {
     in_body_ = false;
@@ -204,6 +215,11 @@ class io_engine {
   bool in_body_ = false;
   bool dot_queued_ = false;  // the final "." is in out_, not yet written
   std::size_t dot_end_ = 0;  // offset just past the "." in out_
+  // BDAT: replies from this index of pending_ on are due only once the write that carries
+  // their chunk is complete (a reply before that is early); npos when no chunk is queued.
+  std::size_t hold_from_ = static_cast<std::size_t>(-1);
+  bool chunk_refused_ = false;
+  std::string chunk_;  // the BDAT chunk being filled
   body_reader body_;
 
   // input
