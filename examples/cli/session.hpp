@@ -137,6 +137,8 @@ inline std::optional<std::string> session_options_for(const cli_options& o, std:
                                                       smtpipe::session_options& s) {
   s.helo_name = o.helo;
   s.pipelining = o.pipelining;
+  s.chunking = o.chunking;
+  s.eight_bit_as_is = o.eight_bit_as_is;
   s.timeouts = s.timeouts.scaled(o.timeout_scale);
   s.max_recipients_per_transaction = o.max_recipients;
   s.tls = o.tls;
