@@ -269,6 +269,31 @@ TEST_CASE("BDAT: a reply before the chunk was fully written is early [smtpipe][b
   CHECK_FALSE(contains(srv.received(), "LAST"));
 }
 
+TEST_CASE(
+    "BDAT: an early reply to a last chunk that rides with the next MAIL decides neither "
+    "message [smtpipe][bdat]") {
+  const std::string body = big_body(6 * 1024 * 1024);  // whole lines: canonical as it is
+  asio::io_context io;
+  script_server srv(io);
+  srv.receive_buffer(16 * 1024)
+      .greet(greeting, ehlo_chunking)
+      .expect("MAIL")
+      .expect("RCPT")
+      .send("250 ok\r\n250 ok\r\n")
+      .expect("BDAT " + std::to_string(body.size()) + " LAST")
+      .send("554 5.3.4 too big\r\n")
+      .expect_close();
+  auto r = start_and_deliver(io, srv, {msg(body), msg("next\n")}, chunked(8 * 1024 * 1024));
+  CHECK_MESSAGE(srv.failures().empty(), describe_failures(srv));
+  CHECK(r.error == errc::early_reply);
+  // The last chunk was not completely written: the first message cannot have been taken.
+  CHECK(r.messages.at(0).recipients.at(0).status == delivery_status::transient);
+  CHECK(r.messages.at(0).recipients.at(0).code == 0);
+  // The second message's MAIL and RCPT were never answered.
+  CHECK(r.messages.at(1).recipients.at(0).status == delivery_status::transient);
+  CHECK(r.messages.at(1).recipients.at(0).code == 0);
+}
+
 TEST_CASE("BDAT off: session_options::chunking = false sends DATA [smtpipe][bdat]") {
   asio::io_context io;
   script_server srv(io);

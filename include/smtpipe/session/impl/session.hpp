@@ -116,6 +116,7 @@ SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_bdat(const body_so
   chunk_.clear();
   // Appends "BDAT n[ LAST]" and the first n octets of chunk_ to out_, its reply held until
   // the write that carries it is complete.
+  // The last chunk's reply is kept as the end of the data, like the final ".".
   const auto queue_chunk = [&](std::size_t n, bool last, reply_handler handler) {
     const std::size_t mark = out_.size();
     (void)format_bdat(out_, n, last);
@@ -123,7 +124,7 @@ SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_bdat(const body_so
     out_.append(chunk_.data(), n);
     chunk_.erase(0, n);
     if (hold_from_ == static_cast<std::size_t>(-1)) hold_from_ = pending_.size();
-    pending_.push_back({handler, command_kind::bdat, state_id, false});
+    pending_.push_back({handler, last ? command_kind::dot : command_kind::bdat, state_id, false});
   };
   while (!ec && !owner_.error_ && !broken_ && !chunk_refused_) {
     std::string_view piece;
@@ -267,8 +268,12 @@ SMTPIPE_DECL bool io_engine::on_reply(const reply& r) {
   if (!reply_due()) {
     if (in_body_) {
       // A reply to message data not yet ended: a refusal decides the recipients; a 2yz is
-      // no success, only a protocol error.
-      if (!r.positive()) ledger_.decide_open(r, errc::early_reply, owner_.current_decider());
+      // no success, only a protocol error. Early to BDAT LAST, which may share its write with
+      // the next message's MAIL and RCPTs: those stay undecided (transient), the last
+      // chunk's recipients unknown.
+      const bool last_chunk = head_ < pending_.size() && pending_[head_].kind == command_kind::dot;
+      if (!r.positive() && !last_chunk)
+        ledger_.decide_open(r, errc::early_reply, owner_.current_decider());
       fail(errc::early_reply, r.sanitized_text());
     } else {
       fail(r.code == 421 ? errc::service_not_available : errc::unsolicited_reply,
