@@ -168,6 +168,7 @@ class io_engine {
 
   std::chrono::milliseconds timeout_for(command_kind k) const noexcept;
   void fail(std::error_code ec, std::string_view detail = {});
+  void queue_chunk(std::size_t n, bool last, reply_handler handler, int state_id);
   asio::awaitable<void> write_out(std::chrono::milliseconds progress_timeout);
   asio::awaitable<void> wait_for_reader();
   /// Parks the states until `wake()` or `resume_states()` (or a cancellation) lets them go on.

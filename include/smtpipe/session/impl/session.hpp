@@ -103,6 +103,20 @@ SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_body(const body_so
   co_return std::error_code{};
 }
 
+// Appends "BDAT n[ LAST]" and the first n octets of chunk_ to out_, its reply held until the
+// write that carries it is complete. The last chunk's reply is kept as the end of the data,
+// like the final ".".
+SMTPIPE_DECL void io_engine::queue_chunk(std::size_t n, bool last, reply_handler handler,
+                                         int state_id) {
+  const std::size_t mark = out_.size();
+  (void)format_bdat(out_, n, last);
+  if (options_.observer) log_.push_back({mark, out_.size() - mark, false});
+  out_.append(chunk_.data(), n);
+  chunk_.erase(0, n);
+  if (hold_from_ == static_cast<std::size_t>(-1)) hold_from_ = pending_.size();
+  pending_.push_back({handler, last ? command_kind::dot : command_kind::bdat, state_id, false});
+}
+
 SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_bdat(const body_source& body,
                                                                    bool binary,
                                                                    reply_handler on_chunk,
@@ -114,25 +128,13 @@ SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_bdat(const body_so
   std::error_code ec = body.open(body_);
   chunk_refused_ = false;
   chunk_.clear();
-  // Appends "BDAT n[ LAST]" and the first n octets of chunk_ to out_, its reply held until
-  // the write that carries it is complete.
-  // The last chunk's reply is kept as the end of the data, like the final ".".
-  const auto queue_chunk = [&](std::size_t n, bool last, reply_handler handler) {
-    const std::size_t mark = out_.size();
-    (void)format_bdat(out_, n, last);
-    if (options_.observer) log_.push_back({mark, out_.size() - mark, false});
-    out_.append(chunk_.data(), n);
-    chunk_.erase(0, n);
-    if (hold_from_ == static_cast<std::size_t>(-1)) hold_from_ = pending_.size();
-    pending_.push_back({handler, last ? command_kind::dot : command_kind::bdat, state_id, false});
-  };
   while (!ec && !owner_.error_ && !broken_ && !chunk_refused_) {
     std::string_view piece;
     if ((ec = body_.next(piece, block)) || piece.empty()) break;
     if (binary) chunk_.append(piece);
     else if ((ec = encoder.encode(piece, chunk_))) break;
     while (chunk_.size() >= chunk_size && !owner_.error_ && !broken_ && !chunk_refused_) {
-      queue_chunk(chunk_size, false, on_chunk);
+      queue_chunk(chunk_size, false, on_chunk, state_id);
       co_await write_out(options_.timeouts.data_block);
       // Without PIPELINING each chunk's reply comes before the next chunk (RFC 3030 §4.2).
       if (!owner_.pipelining())
@@ -158,7 +160,7 @@ SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_bdat(const body_so
     co_return std::error_code{};
   }
   if (!binary) (void)encoder.finish(chunk_);
-  queue_chunk(chunk_.size(), true, on_last);
+  queue_chunk(chunk_.size(), true, on_last, state_id);
   if (chunk_.capacity() > 256 * 1024) chunk_.shrink_to_fit();
   // No body_sent for BDAT: the observer sees every chunk's size in its "BDAT n" line.
   dot_queued_ = true;
