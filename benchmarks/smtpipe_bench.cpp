@@ -1,7 +1,7 @@
 // benchmarks/smtpipe_bench.cpp - The smtpipe side of the whole-process comparisons.
 //
 //   smtpipe-bench --port P --count N --sessions C --body FILE [--no-pipelining] [--runtime]
-//                 [--release-pid PID] [--threads T]
+//                 [--release-pid PID] [--threads T] [--no-chunking]
 //
 // Connects C sockets to 127.0.0.1:P one after the other, then runs C sessions on ONE
 // io_context (one thread), N messages in all, each session reusing its connection. With
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   int port = 0;
   long count = 1;
   std::string body_path;
-  bool pipelining = true, runtime = false;
+  bool pipelining = true, runtime = false, chunking = true;
   long threads = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -148,12 +148,13 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::atol(v), ++i;
     else if (a == "--no-pipelining") pipelining = false;
     else if (a == "--runtime") runtime = true;
+    else if (a == "--no-chunking") chunking = false;
   }
   std::ifstream f(body_path, std::ios::binary);
   if (!port || !f || bench.sessions < 1 || count < 0 || threads < 1) {
     std::fprintf(stderr,
                  "usage: %s --port P --count N --sessions C --body FILE [--no-pipelining] "
-                 "[--runtime] [--release-pid PID] [--threads T]\n",
+                 "[--runtime] [--release-pid PID] [--threads T] [--no-chunking]\n",
                  argv[0]);
     return 64;
   }
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
   smtpipe::session_options options;
   options.helo_name = "bench.example.org";
   options.pipelining = pipelining;
+  options.chunking = chunking;  // BDAT where the server offers CHUNKING (Postfix does)
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (long t = 0; t < threads; ++t) contexts.push_back(std::make_unique<asio::io_context>(1));

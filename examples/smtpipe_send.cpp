@@ -95,9 +95,11 @@ int run(std::string_view program, cli_options options, const message_input& inpu
       return exit_code::software;
     }
     // sendmail's -B8BITMIME declares the body; it is no requirement: a server without
-    // 8BITMIME gets the message without BODY=, as sendmail and Postfix send it.
+    // 8BITMIME gets the message without BODY=, as sendmail and Postfix send it (as is: the
+    // caller declared the body, so the automatic 8-bit refusal does not apply).
     if (!refused_for_8bitmime(options, result)) break;
     options.body = smtpipe::body_type::unspecified;
+    options.eight_bit_as_is = true;
   }
   if (options.json) {
     buffered_output out(STDOUT_FILENO);

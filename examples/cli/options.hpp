@@ -42,7 +42,9 @@ struct cli_options {
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
   bool pipelining = true;
-  bool lmtp = false;  // --lmtp: LHLO and one reply per recipient (RFC 2033)
+  bool lmtp = false;             // --lmtp: LHLO and one reply per recipient (RFC 2033)
+  bool chunking = true;          // BDAT when the server offers CHUNKING
+  bool eight_bit_as_is = false;  // an 8-bit body to a server without 8BITMIME: send, unlabelled
   double timeout_scale = 1.0;
   bool transcript = false;
   bool json = false;

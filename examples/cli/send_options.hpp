@@ -82,6 +82,18 @@ inline std::vector<option_spec> send_option_table() {
          o.lmtp = true;
          return std::nullopt;
        }},
+      {{"--no-chunking"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.chunking = false;
+         return std::nullopt;
+       }},
+      {{"--8bit-as-is"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.eight_bit_as_is = true;
+         return std::nullopt;
+       }},
       {{"--timeout-scale"},
        true,
        [](cli_options& o, const std::string& v) -> result {

@@ -138,6 +138,8 @@ inline std::optional<std::string> session_options_for(const cli_options& o, std:
   s.helo_name = o.helo;
   s.pipelining = o.pipelining;
   s.lmtp = o.lmtp;
+  s.chunking = o.chunking;
+  s.eight_bit_as_is = o.eight_bit_as_is;
   s.timeouts = s.timeouts.scaled(o.timeout_scale);
   s.max_recipients_per_transaction = o.max_recipients;
   s.tls = o.tls;

@@ -28,6 +28,9 @@ options:
   --qualify-domain DOMAIN append @DOMAIN to a sender or recipient without '@'
   --no-pipelining         never pipeline commands, even when the server offers PIPELINING
   --lmtp                  speak LMTP (RFC 2033) to --server: LHLO, one reply per recipient
+  --no-chunking           send bodies with DATA, even when the server offers CHUNKING (BDAT)
+  --8bit-as-is            send an 8-bit body to a server without 8BITMIME unlabelled
+                          (default: refuse it before sending, 5.6.3)
   --timeout-scale FACTOR  multiply every timeout by FACTOR (> 0)
   --transcript            write the SMTP conversation to standard error
   -v, --verbose           a line per recipient on standard error, and a summary (by
@@ -106,8 +109,8 @@ options:
 configuration: /etc/smtpipe-sendmail.conf, )" SMTPIPE_SYSCONFDIR R"(/smtpipe-sendmail.conf,
 then $SMTPIPE_SENDMAIL_CONF or ~/.config/smtpipe/sendmail.conf (later settings win; -C
 instead of all). "key value" lines, the keys smtpipe-send's long options: server, from,
-helo, qualify-domain, no-pipelining, timeout-scale, max-recipients, tls, tls-verify,
-tls-name, ca-file, cert, key, auth-user, auth-password-file, auth-password-command,
+helo, qualify-domain, no-pipelining, no-chunking, timeout-scale, max-recipients, tls,
+tls-verify, tls-name, ca-file, cert, key, auth-user, auth-password-file, auth-password-command,
 auth-mech, allow-plaintext-auth.
 
 exit status (sysexits): 0 delivered; 75 not delivered, try again; 69 refused permanently;

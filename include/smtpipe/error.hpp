@@ -86,6 +86,10 @@ enum class errc {
   unknown_bounce_class,  ///< A rule names a class code that is neither built in nor registered.
   bounce_class_clash,    ///< A custom class code is built in or already registered otherwise.
   invalid_bounce_class,  ///< A custom class code outside 1-99, or an empty class name.
+
+  // Message content (RFC 6152, RFC 3030).
+  eight_bit_not_supported,   ///< 8-bit body, server without 8BITMIME (permanent, 5.6.3).
+  binarymime_not_supported,  ///< BODY=BINARYMIME needs CHUNKING and BINARYMIME (5.6.3).
 };
 
 namespace detail {
@@ -146,6 +150,10 @@ class error_category_impl final : public std::error_category {
       case errc::null_mx: return "domain accepts no mail (null MX)";
       case errc::no_mx_address: return "no MX host has an address";
       case errc::resolver_setup: return "DNS resolver could not be configured";
+      case errc::eight_bit_not_supported:
+        return "8-bit message body, but the server does not advertise 8BITMIME";
+      case errc::binarymime_not_supported:
+        return "BODY=BINARYMIME, but the server does not advertise CHUNKING and BINARYMIME";
       case errc::all_hosts_failed: return "no MX host could take the message";
       case errc::mail_loop: return "mail for the domain loops back to this host";
       case errc::invalid_bounce_rule: return "invalid bounce classification rule";

@@ -20,6 +20,7 @@ sendmail mode is reached as real callers reach it: through a link named "sendmai
 named "smtpipe-sendmail", as installed) to the smtpipe-send executable.
 """
 import argparse
+import json
 import os
 import pty
 import re
@@ -292,6 +293,38 @@ def sink_cases(runner, args, tools):
         finally:
             sink.stop()
 
+    def eight_bit_labelling():
+        # RFC 6152: an 8-bit body to a server without 8BITMIME (smtp-sink -8) is refused before
+        # any byte of it (exit 65, 5.6.3) unless --8bit-as-is; with 8BITMIME it is labelled.
+        eight_bit = "Caf\u00e9 cr\u00e8me\n".encode()
+        for flags, expect_8bitmime in ((["-8"], False), ([], True)):
+            sink = DumpingSink(args.workdir, f"cli8b-{token()[:6]}", flags)
+            args.cleanups.append(sink.stop)
+            sink.start()
+            try:
+                msg = make_message(token(), "8-bit body", eight_bit, to=r1)
+                argv = [tools.send, "--server", f"127.0.0.1:{sink.port}", "--tls", "none", "-f", SENDER,
+                        "--helo", HELO]
+                if expect_8bitmime:
+                    expect_silent_success(run([*argv, r1], msg), "an 8-bit body to a server with 8BITMIME")
+                    (headers, content), = dumped(sink, 1)
+                    check_equal(headers.get("X-Mail-Args"), [f"<{SENDER}> BODY=8BITMIME"], "MAIL FROM labelled")
+                    check_equal(content, canonical_lf(msg), "content")
+                    continue
+                p = run([*argv, "--json", r1], msg)
+                # 65 (EX_DATAERR), as for every message refused before any byte of it was sent.
+                check_equal(p.returncode, 65, f"exit status of a refused 8-bit body: {p.stderr[-300:]!r}")
+                result = json.loads(p.stdout.decode().splitlines()[0])
+                check_equal((result["status"], result.get("enhanced")), ("permanent", "5.6.3"),
+                            f"the refused recipient: {result}")
+                check_equal(sink.messages(), [], "messages that reached smtp-sink")
+                expect_silent_success(run([*argv, "--8bit-as-is", r1], msg), "--8bit-as-is")
+                (headers, content), = dumped(sink, 1)
+                check_equal(headers.get("X-Mail-Args"), [f"<{SENDER}>"], "MAIL FROM unlabelled")
+                check_equal(content, canonical_lf(msg), "content sent as is")
+            finally:
+                sink.stop()
+
     def large(sink):
         # Over 1 MiB the message is spooled to an unlinked file and mapped: sent twice from it,
         # byte for byte; -t edits its header (Bcc) through a second spool file; without -i a
@@ -380,6 +413,7 @@ def sink_cases(runner, args, tools):
                 with_sink(t_bcc))
     runner.case("sendmail without -i: a '.' line ends the message", with_sink(dot_ends))
     runner.case("sendmail -B8BITMIME to a server without 8BITMIME: delivered without BODY=", no_8bitmime)
+    runner.case("an 8-bit body: BODY=8BITMIME; refused unsent (5.6.3, exit 65) without 8BITMIME; --8bit-as-is", eight_bit_labelling)
     runner.case("a 3 MiB message: spooled and mapped, sent twice; -t and the '.' line on it", with_sink(large))
     runner.case("refused options and modes: exit 64 with the reason", refused_options)
     runner.case("configuration files: -C, $SMTPIPE_SENDMAIL_CONF, errors with file:line (exit 78)",

@@ -272,9 +272,12 @@ def check_pipelined(res, copies=1):
     groups = sum(1 for i in range(len(lines) - 1)
                  if lines[i].startswith("C: MAIL FROM:") and lines[i + 1].startswith("C: RCPT TO:"))
     check_equal(groups, copies, f"pipelined MAIL+RCPT groups\n    {res.describe()}")
+    # The end of the data: DATA's final "." or, with CHUNKING, the last BDAT chunk.
     riding = sum(1 for i in range(len(lines) - 1)
-                 if lines[i] == "C: ." and lines[i + 1].startswith(("C: MAIL FROM:", "C: QUIT")))
-    check_equal(riding, copies, f"final dots pipelined with the next MAIL or QUIT\n    {res.describe()}")
+                 if (lines[i] == "C: ." or re.fullmatch(r"C: BDAT \d+ LAST", lines[i]))
+                 and lines[i + 1].startswith(("C: MAIL FROM:", "C: QUIT")))
+    check_equal(riding, copies, f"final dots or last chunks pipelined with the next MAIL or QUIT\n"
+                                f"    {res.describe()}")
 
 
 # ---- TLS certificates and the Dovecot auth service ---------------------------------------------
@@ -596,7 +599,8 @@ def postfix_cases(run, pf, args):
         check_pipelined(res, copies=3)
         check(wait_until(lambda: pf.log().count("disconnect from") > before, 5), "no disconnect logged")
         last = [l for l in pf.log().splitlines() if "disconnect from" in l][-1]
-        check("mail=3 " in last and "data=3 " in last,
+        # bdat=3 with CHUNKING (Postfix offers it by default), data=3 without.
+        check("mail=3 " in last and ("data=3 " in last or "bdat=3 " in last),
               f"expected one connection with 3 transactions, Postfix logged: {last}")
 
     def several_lockstep():
@@ -637,6 +641,65 @@ def postfix_cases(run, pf, args):
                 with open(os.path.join(new, name), "rb") as f:
                     check(b"X-Original-To: smuggled@" not in f.read(1000), "a smuggled message was delivered")
         return case
+
+    def check_bdat(res, copies, chunks=1):
+        """Every copy went with BDAT (Postfix advertises CHUNKING): `chunks` BDAT commands per
+        copy, the last one LAST, and never DATA."""
+        sent = [l for l in res.transcript if l.startswith("C: ")]
+        check("C: DATA" not in sent, f"DATA sent although Postfix offers CHUNKING\n    {res.describe()}")
+        check_equal(sum(1 for l in sent if re.fullmatch(r"C: BDAT \d+ LAST", l)), copies,
+                    f"BDAT ... LAST commands\n    {res.describe()}")
+        check_equal(sum(1 for l in sent if l.startswith("C: BDAT ")), copies * chunks,
+                    f"BDAT commands\n    {res.describe()}")
+
+    def bdat_kinds(copies):
+        def case():
+            eight_bit = "Caf\u00e9 cr\u00e8me, \u00fcber, \u65e5\u672c\n".encode() * 3
+            big = b"".join(b"%07d " % i + b"b" * 70 + b"\n" for i in range(2_500_000 // 79))
+            for name, body, chunks in (("plain", PLAIN_BODY, 1), ("smuggling", SMUGGLING_BODY, 1),
+                                       ("8-bit", eight_bit, 1), ("headers only", b"", 1),
+                                       ("2.5 MB", big, 3)):
+                try:
+                    res = deliver_and_compare(body, [r1, r2], copies=copies)
+                    check_bdat(res, copies, chunks)
+                    check_pipelined(res, copies=copies)
+                    mails = [l for l in res.transcript if l.startswith("C: MAIL FROM:")]
+                    check(all(("BODY=8BITMIME" in l) == (name == "8-bit") for l in mails),
+                          f"BODY=8BITMIME exactly on the 8-bit body: {mails}")
+                except CheckFailed as e:
+                    raise CheckFailed(f"{name} body: {e}") from None
+        return case
+
+    def bdat_lockstep():
+        res = deliver_and_compare(SMUGGLING_BODY, [r1], copies=2, extra=["--no-pipelining"])
+        check_bdat(res, 2)
+        check_lockstep(res)
+
+    def no_chunking():
+        res = deliver_and_compare(PLAIN_BODY, [r1], extra=["--no-chunking"])
+        check("C: DATA" in res.transcript and not any(l.startswith("C: BDAT") for l in res.transcript),
+              f"--no-chunking still sent BDAT\n    {res.describe()}")
+
+    def bdat_writes():
+        strace = shutil.which("strace")
+        check(strace, "strace not installed (scripts/install-deps.sh)")
+        n = 200
+        tok = token()
+        msg = make_message(tok, "bdat writes", PLAIN_BODY, to=r1)
+        trace = os.path.join(args.workdir, "strace-bdat.txt")
+        argv = [strace, "-f", "-e", "trace=write,writev,sendto,sendmsg", "-o", trace, send,
+                "-f", SENDER, "--server", f"127.0.0.1:{pf.port}", "--helo", HELO, "-n", str(n), r1]
+        p = subprocess.run(argv, input=msg, capture_output=True, timeout=300)
+        check_equal(p.returncode, 0, f"smtpipe-send under strace: {p.stderr[-500:]!r}")
+        with open(trace) as f:
+            calls = [l for l in f if re.search(r"\b(write|writev|sendto|sendmsg)\([3-9]|\b(write|writev|sendto|sendmsg)\(\d\d", l)]
+        per_message = len(calls) / n
+        print(f"     BDAT, pipelined: {per_message:.2f} socket writes per message ({len(calls)} for {n})", flush=True)
+        check(per_message <= 2, f"{per_message:.2f} socket writes per message (at most 2)")
+        check(any("BDAT " in l for l in calls), "no BDAT command in the traced writes")
+        def delivered():
+            return len(pf.maildir_files(tok).get(r1, [])) == n
+        check(wait_until(delivered, 60), "not every traced copy reached the Maildir")
 
     def xclient_case(proxy):
         def case():
@@ -793,6 +856,11 @@ def postfix_cases(run, pf, args):
     run.case("every recipient refused: no message data sent (exit 69)", all_refused)
     run.case("bare LFs, leading dots and smuggling sequences, pipelined", smuggling([]))
     run.case("bare LFs, leading dots and smuggling sequences, lock-step", smuggling(["--no-pipelining"]))
+    run.case("BDAT (CHUNKING): plain, smuggling, 8-bit, headers-only, 2.5 MB bodies, byte-exact", bdat_kinds(1))
+    run.case("BDAT (CHUNKING): the same bodies three per connection, pipelined", bdat_kinds(3))
+    run.case("BDAT in lock-step (--no-pipelining), two per connection", bdat_lockstep)
+    run.case("--no-chunking sends DATA although Postfix offers CHUNKING", no_chunking)
+    run.case("pipelined BDAT: at most 2 socket writes per message (strace, 200 messages)", bdat_writes)
     run.case("XCLIENT state (demo): Postfix records NAME and ADDR in Received", xclient_case(False))
     run.case("PROXY v1 header state (demo): smtpd_upstream_proxy_protocol sees the origin", xclient_case(True))
     run.case("STARTTLS required and verified (--tls-name localhost): Received shows TLS", starttls_verified)

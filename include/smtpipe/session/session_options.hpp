@@ -56,7 +56,14 @@ struct session_options {
   std::size_t max_recipients_per_transaction = 100;        ///< More recipients: more transactions.
   reply_limits replies;                                    ///< Caps on reply lines and sizes.
   long_line_policy long_lines = long_line_policy::refuse;  ///< Body lines over 998 octets.
-  session_observer* observer = nullptr;                    ///< Not owned; may be null.
+  /// Send bodies with BDAT (RFC 3030) when the server advertises CHUNKING.
+  bool chunking = true;
+  /// Octets per BDAT chunk (the last one may be shorter); values below 1 are treated as 1.
+  std::size_t bdat_chunk_size = 1024 * 1024;
+  /// Send a body with 8-bit octets to a server without 8BITMIME unlabelled instead of refusing
+  /// it (RFC 6152 forbids it; a caller who knows the path is 8-bit clean may opt in).
+  bool eight_bit_as_is = false;
+  session_observer* observer = nullptr;  ///< Not owned; may be null.
   tls_mode tls = tls_mode::none;
   /// Makes the TLS layers (and crypto SASL mechanisms): `make_openssl_provider` from
   /// <smtpipe/openssl.hpp>. Required when `tls` is not `none`.

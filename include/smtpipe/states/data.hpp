@@ -16,7 +16,8 @@ namespace smtpipe::states {
 /// no accepted recipient ends the transaction (a lone "." first when DATA still got 354); a
 /// refused DATA decides the accepted recipients. After 354 the body is streamed through the
 /// encoder; the final "." is queued and, with PIPELINING, leaves with the next group (the next
-/// MAIL or QUIT), its reply deciding every accepted recipient.
+/// MAIL or QUIT), its reply deciding every accepted recipient. When the server advertises
+/// CHUNKING (and session_options::chunking is on) the body goes with BDAT instead.
 struct data {
   static constexpr std::string_view name = "data";
 
@@ -26,6 +27,33 @@ struct data {
   static constexpr smtpipe::stage stage = smtpipe::stage::during_data;
 
   asio::awaitable<transition> run(session& s) {
+    if (detail::builtin_steps::uses_bdat(s)) return run_bdat(s);
+    return run_data(s);
+  }
+
+ private:
+  /// RFC 3030: no DATA and no 354. MAIL and the RCPTs are flushed (with PIPELINING in one
+  /// group, together with the previous message's last chunk); the body then goes in BDAT
+  /// chunks, and `BDAT n LAST` waits in the queue like the final ".", its reply deciding the
+  /// accepted recipients. A refused chunk decides them and ends the transaction (RSET follows).
+  static asio::awaitable<transition> run_bdat(session& s) {
+    const auto& tx = s.current_transaction();
+    if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+    if (tx.mail_code / 100 != 2) co_return s.fail_transaction(detail::builtin_steps::mail_reply(s));
+    if (tx.accepted == 0) co_return s.fail_transaction();
+    s.set_stage(smtpipe::stage::sending_body);
+    if (auto ec = co_await detail::builtin_steps::send_bdat(s)) co_return s.fail_session(ec);
+    if (detail::builtin_steps::bdat_refused(s)) {
+      if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+      co_return s.fail_transaction();
+    }
+    s.set_stage(smtpipe::stage::reading_confirmation);
+    if (!s.pipelining())
+      if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
+    co_return transition::next();
+  }
+
+  static asio::awaitable<transition> run_data(session& s) {
     const auto& tx = s.current_transaction();
     if (auto ec = co_await s.exchange(command_kind::data, format_data))
       co_return s.fail_session(ec);

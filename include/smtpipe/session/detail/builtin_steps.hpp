@@ -94,6 +94,25 @@ struct builtin_steps {
       s.engine_.append_reply_only(command_kind::dot, {&on_dot, nullptr, k}, s.state_id_);
     return {};
   }
+  /// True if the current message goes with BDAT (RFC 3030): the server advertises CHUNKING
+  /// and the session options allow it.
+  static bool uses_bdat(const session& s) noexcept {
+    return s.options_.chunking && s.caps_.chunking();
+  }
+  /// Sends the body of the current transaction with BDAT chunks; the last one is queued and
+  /// its reply (under LMTP: its replies, one per accepted recipient) decides the recipients
+  /// through the same handler as DATA's final ".".
+  static asio::awaitable<std::error_code> send_bdat(session& s) {
+    const message& msg = s.ledger_.messages()[s.ledger_.current().message];
+    const bool binary = msg.params.body == body_type::binary_mime;
+    if (auto ec = co_await s.engine_.send_bdat(msg.body, binary, {&on_chunk, nullptr, 0},
+                                               end_of_data_handler(), s.state_id_))
+      co_return ec;
+    if (s.engine_.bdat_refused()) co_return std::error_code{};  // no BDAT LAST was queued
+    co_return queue_end_of_data_replies(s);
+  }
+  /// A BDAT chunk before the last was refused: its reply decided the recipients.
+  static bool bdat_refused(const session& s) noexcept { return s.engine_.bdat_refused(); }
   /// Queues a lone "." (DATA got 354 but no recipient was accepted, RFC 2920 §3.1). Under LMTP
   /// it gets no reply: there is no accepted recipient to report on.
   static std::error_code queue_empty_dot(session& s) {
@@ -115,6 +134,13 @@ struct builtin_steps {
   }
   static void on_dot(session& s, const reply& r, void*, std::size_t k) {
     s.ledger_.on_dot(r, k, decider(s));
+  }
+  // RFC 3030 §4.2: a failure reply to any chunk ends the transaction; that reply decides
+  // every recipient still open, and no further chunk is sent.
+  static void on_chunk(session& s, const reply& r, void*, std::size_t) {
+    if (r.positive() || s.engine_.bdat_refused()) return;
+    s.ledger_.decide_open(r, {}, decider(s));
+    s.engine_.chunk_refused();
   }
   static void on_rset(session& s, const reply& r, void*, std::size_t) {
     if (r.positive()) return;

@@ -109,6 +109,17 @@ class io_engine {
   /// its handler; it leaves with the next flush.
   asio::awaitable<std::error_code> send_body(const body_source& body, reply_handler on_dot,
                                              int state_id);
+  /// Sends `body` with BDAT (RFC 3030): canonical line ends without dot-stuffing (or the raw
+  /// octets when `binary`), in chunks of `session_options::bdat_chunk_size` octets, each
+  /// written as soon as it is full with `on_chunk` as its reply's handler; the last chunk,
+  /// `BDAT n LAST` (`BDAT 0 LAST` for an empty body), is queued with `on_last` and leaves with
+  /// the next flush, like DATA's final ".". Stops after a chunk is refused (`chunk_refused`).
+  asio::awaitable<std::error_code> send_bdat(const body_source& body, bool binary,
+                                             reply_handler on_chunk, reply_handler on_last,
+                                             int state_id);
+  /// A reply refused a BDAT chunk: no further chunk of this message is sent (RFC 3030 §4.2).
+  void chunk_refused() noexcept { chunk_refused_ = true; }
+  bool bdat_refused() const noexcept { return chunk_refused_; }
   /// Appends one more reply due to the last command appended (LMTP's replies to the end of
   /// data, RFC 2033 §4.2), with its handler; no bytes.
   void append_reply_only(command_kind kind, reply_handler handler, int state_id) {
@@ -169,6 +180,7 @@ class io_engine {
 
   std::chrono::milliseconds timeout_for(command_kind k) const noexcept;
   void fail(std::error_code ec, std::string_view detail = {});
+  void queue_chunk(std::size_t n, bool last, reply_handler handler, int state_id);
   asio::awaitable<void> write_out(std::chrono::milliseconds progress_timeout);
   asio::awaitable<void> wait_for_reader();
   /// Parks the states until `wake()` or `resume_states()` (or a cancellation) lets them go on.
@@ -216,6 +228,11 @@ class io_engine {
   bool in_body_ = false;
   bool dot_queued_ = false;  // the final "." is in out_, not yet written
   std::size_t dot_end_ = 0;  // offset just past the "." in out_
+  // BDAT: replies from this index of pending_ on are due only once the write that carries
+  // their chunk is complete (a reply before that is early); npos when no chunk is queued.
+  std::size_t hold_from_ = static_cast<std::size_t>(-1);
+  bool chunk_refused_ = false;
+  std::string chunk_;  // the BDAT chunk being filled
   body_reader body_;
 
   // input

@@ -270,6 +270,7 @@ class transaction_ledger {
   struct message_info {
     std::optional<std::uint64_t> size;  // for SIZE=
     bool utf8 = false;                  // needs SMTPUTF8
+    bool eight_bit = false;             // an octet >= 0x80 in the body (RFC 6152)
   };
 
   static delivery_status status_of(const reply& r) noexcept {

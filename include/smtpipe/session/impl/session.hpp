@@ -105,6 +105,72 @@ SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_body(const body_so
   co_return std::error_code{};
 }
 
+// Appends "BDAT n[ LAST]" and the first n octets of chunk_ to out_, its reply held until the
+// write that carries it is complete. The last chunk's reply is kept as the end of the data,
+// like the final ".".
+SMTPIPE_DECL void io_engine::queue_chunk(std::size_t n, bool last, reply_handler handler,
+                                         int state_id) {
+  const std::size_t mark = out_.size();
+  (void)format_bdat(out_, n, last);
+  if (options_.observer) log_.push_back({mark, out_.size() - mark, false});
+  out_.append(chunk_.data(), n);
+  chunk_.erase(0, n);
+  if (hold_from_ == static_cast<std::size_t>(-1)) hold_from_ = pending_.size();
+  pending_.push_back({handler, last ? command_kind::dot : command_kind::bdat, state_id, false});
+}
+
+SMTPIPE_DECL asio::awaitable<std::error_code> io_engine::send_bdat(const body_source& body,
+                                                                   bool binary,
+                                                                   reply_handler on_chunk,
+                                                                   reply_handler on_last,
+                                                                   int state_id) {
+  constexpr std::size_t block = 64 * 1024;
+  const std::size_t chunk_size = std::max<std::size_t>(options_.bdat_chunk_size, 1);
+  body_encoder encoder({false, options_.long_lines, 998});
+  std::error_code ec = body.open(body_);
+  chunk_refused_ = false;
+  chunk_.clear();
+  while (!ec && !owner_.error_ && !broken_ && !chunk_refused_) {
+    std::string_view piece;
+    if ((ec = body_.next(piece, block)) || piece.empty()) break;
+    if (binary) chunk_.append(piece);
+    else if ((ec = encoder.encode(piece, chunk_))) break;
+    while (chunk_.size() >= chunk_size && !owner_.error_ && !broken_ && !chunk_refused_) {
+      queue_chunk(chunk_size, false, on_chunk, state_id);
+      co_await write_out(options_.timeouts.data_block);
+      // Without PIPELINING each chunk's reply comes before the next chunk (RFC 3030 §4.2).
+      if (!owner_.pipelining())
+        while (!broken_ && head_ < pending_.size()) co_await wait_for_reader();
+    }
+  }
+  body_ = body_reader{};
+  if (ec || owner_.error_ || broken_) {
+    // Chunks may be on the wire and the server waits for the rest: drop the connection.
+    broken_ = true;
+    if (ec) {
+      owner_.set_error(ec);
+      ledger_.decide_open(
+          ec == errc::body_read_failed ? delivery_status::transient : delivery_status::permanent,
+          ec, ec.message(), owner_.current_decider());
+    }
+    ledger_.abandon();
+    chunk_.clear();
+    co_return owner_.error_ ? owner_.error_ : make_error_code(errc::connection_closed);
+  }
+  if (chunk_refused_) {  // the recipients are decided; the caller resets the transaction
+    chunk_.clear();
+    co_return std::error_code{};
+  }
+  if (!binary) (void)encoder.finish(chunk_);
+  queue_chunk(chunk_.size(), true, on_last, state_id);
+  if (chunk_.capacity() > 256 * 1024) chunk_.shrink_to_fit();
+  // No body_sent for BDAT: the observer sees every chunk's size in its "BDAT n" line.
+  dot_queued_ = true;
+  dot_end_ = out_.size();
+  ledger_.dot_queued();
+  co_return std::error_code{};
+}
+
 // ---- writing --------------------------------------------------------------------------------
 
 SMTPIPE_DECL asio::awaitable<void> io_engine::write_out(
@@ -117,10 +183,15 @@ SMTPIPE_DECL asio::awaitable<void> io_engine::write_out(
     co_return;
   }
   owner_.stamp_entry();
-  // From here on the server may answer every queued command.
-  const bool front_was_unsent = head_ < pending_.size() && !pending_[head_].sent;
-  for (std::size_t i = head_; i < pending_.size(); ++i) pending_[i].sent = true;
+  // From here on the server may answer every queued command, but a BDAT chunk (and what
+  // follows it) only once all of its octets are written: a reply before that is early.
+  const std::size_t held = std::min(hold_from_, pending_.size());
+  hold_from_ = static_cast<std::size_t>(-1);
+  const bool holding = held < pending_.size();
+  const bool front_was_unsent = head_ < held && !pending_[head_].sent;
+  for (std::size_t i = head_; i < held; ++i) pending_[i].sent = true;
   if (front_was_unsent) arm_read_deadline();
+  if (holding) in_body_ = true;
   const bool dot_in_write = dot_queued_;
   if (dot_queued_) {
     dot_queued_ = false;
@@ -137,6 +208,14 @@ SMTPIPE_DECL asio::awaitable<void> io_engine::write_out(
   write_deadline_ = clock::now() + progress_timeout;
   auto [ec, n] = co_await io_.write(asio::buffer(out_));
   write_deadline_ = clock::time_point::max();
+  if (holding) {
+    in_body_ = false;
+    if (!ec && !broken_) {
+      const bool front_held = head_ >= held && head_ < pending_.size() && !pending_[head_].sent;
+      for (std::size_t i = std::max(head_, held); i < pending_.size(); ++i) pending_[i].sent = true;
+      if (front_held) arm_read_deadline();
+    }
+  }
   if (ec) {
     // The server cannot have seen a final dot that was not written.
     if (dot_in_write && n < dot_end_) ledger_.dot_written(false);
@@ -193,8 +272,12 @@ SMTPIPE_DECL bool io_engine::on_reply(const reply& r) {
   if (!reply_due()) {
     if (in_body_) {
       // A reply to message data not yet ended: a refusal decides the recipients; a 2yz is
-      // no success, only a protocol error.
-      if (!r.positive()) ledger_.decide_open(r, errc::early_reply, owner_.current_decider());
+      // no success, only a protocol error. Early to BDAT LAST, which may share its write with
+      // the next message's MAIL and RCPTs: those stay undecided (transient), the last
+      // chunk's recipients unknown.
+      const bool last_chunk = head_ < pending_.size() && pending_[head_].kind == command_kind::dot;
+      if (!r.positive() && !last_chunk)
+        ledger_.decide_open(r, errc::early_reply, owner_.current_decider());
       fail(errc::early_reply, r.sanitized_text());
     } else {
       fail(r.code == 421 ? errc::service_not_available : errc::unsolicited_reply,

@@ -41,7 +41,15 @@ SMTPIPE_DECL std::error_code transaction_ledger::mail_parameters(
   }
   if (p.body == body_type::eight_bit_mime && !caps.eightbitmime())
     return errc::extension_not_supported;
-  if (p.body == body_type::binary_mime) return errc::extension_not_supported;
+  // RFC 3030 §3: BINARYMIME only with BDAT, so both extensions and chunking in use.
+  if (p.body == body_type::binary_mime &&
+      !(options_.chunking && caps.chunking() && caps.has("BINARYMIME")))
+    return errc::binarymime_not_supported;
+  // RFC 6152: an 8-bit body is labelled; without 8BITMIME it is not sent unless asked for.
+  if (p.body == body_type::unspecified && info.eight_bit) {
+    if (caps.eightbitmime()) p.body = body_type::eight_bit_mime;
+    else if (!options_.eight_bit_as_is) return errc::eight_bit_not_supported;
+  }
   if (!caps.dsn()) {  // DSN parameters are dropped, as Postfix does, when DSN is absent.
     p.ret = dsn_ret::unspecified;
     p.envid.clear();
@@ -138,6 +146,10 @@ SMTPIPE_DECL void transaction_ledger::decide(std::size_t m, std::size_t i, deliv
   rr.enhanced = r ? r->enhanced : enhanced_status{};
   rr.text = r ? r->sanitized_text() : std::string(text);
   rr.error = ec;
+  // Refused for its content before any byte was sent: 5.6.3 "conversion required but not
+  // supported" (RFC 3463), as Momentum and KumoMTA report it.
+  if (!r && (ec == errc::eight_bit_not_supported || ec == errc::binarymime_not_supported))
+    rr.enhanced = enhanced_status{5, 6, 3};
   rr.state_id = who.id;
   rr.state =
       who.id >= 0 && std::size_t(who.id) < names_.size() ? names_[std::size_t(who.id)] : who.name;
@@ -156,7 +168,20 @@ SMTPIPE_DECL std::error_code transaction_ledger::validate(std::size_t m) {
   if (auto ec = format_mail_from(scratch, msg.sender, p)) return ec;
   for (const auto& r : msg.recipients)
     if (auto ec = format_rcpt_to(scratch, r.address, r.params, utf8)) return ec;
-  if (p.body == body_type::binary_mime) return errc::extension_not_supported;  // needs BDAT
+  if (p.body == body_type::binary_mime) {
+    // Sent as is with BDAT (RFC 3030 §3): no canonicalisation, only the size to count.
+    body_reader reader;
+    if (auto ec = msg.body.open(reader)) return ec;
+    std::uint64_t size = 0;
+    for (;;) {
+      std::string_view chunk;
+      if (auto ec = reader.next(chunk, body_reader::file_chunk)) return ec;
+      if (chunk.empty()) break;
+      size += chunk.size();
+    }
+    info_[m] = {size, utf8, true};
+    return {};
+  }
 
   body_scanner scanner({true, options_.long_lines, 998});
   body_reader reader;
@@ -170,7 +195,7 @@ SMTPIPE_DECL std::error_code transaction_ledger::validate(std::size_t m) {
   if (auto ec = scanner.finish()) return ec;
   // SIZE= (RFC 1870) counts the message as sent, line ends as CRLF: the canonical size
   // without the ".\r\n" terminator (stuffed dots make it a slight overestimate, never less).
-  info_[m] = {scanner.bytes_out() - 3, utf8};
+  info_[m] = {scanner.bytes_out() - 3, utf8, scanner.has_8bit()};
   return {};
 }
 
