@@ -298,9 +298,14 @@ class transaction_ledger {
     return false;
   }
   /// 452 or x.5.3 to RCPT: the server's recipient limit, not the recipient's failure.
+  // "Too many recipients" (RFC 5321 §4.5.3.1.10): enhanced code 4.5.3 (RFC 3463) on a 4yz,
+  // or a bare 452 without an enhanced code. A 452 that says something else (4.2.2 mailbox
+  // full, 4.3.1 out of storage) is that recipient's own transient failure.
   static bool recipient_limit(const reply& r) noexcept {
-    return r.code == 452 || (r.code / 100 == 4 && r.enhanced.cls == 4 && r.enhanced.subject == 5 &&
-                             r.enhanced.detail == 3);
+    if (r.enhanced.present())
+      return r.code / 100 == 4 && r.enhanced.cls == 4 && r.enhanced.subject == 5 &&
+             r.enhanced.detail == 3;
+    return r.code == 452;
   }
 
   bool find_next(std::size_t* message_out, std::size_t* first_out) const noexcept {
