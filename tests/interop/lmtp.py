@@ -15,6 +15,7 @@ import argparse
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -138,12 +139,13 @@ def commands(res):
 
 
 def lmtp_cases(run, dc, args):
-    def per_recipient():
+    def per_recipient(chunking):
         tag = token()
         # Larger than bob's 1 KiB quota, well under the others'.
         body = (f"Subject: lmtp {tag}\r\n\r\n" + ("0123456789abcdef" * 4 + "\r\n") * 40).encode()
         rcpts = [f"{u}@example.org" for u in ("alice", OVER_QUOTA, "nobody", "carol")]
-        res = run_send(args.send, rcpts, body, dc.port, extra=["--lmtp"])
+        res = run_send(args.send, rcpts, body, dc.port,
+                       extra=["--lmtp"] + ([] if chunking else ["--no-chunking"]))
         by = res.by_rcpt()
         check_equal(sorted(by), sorted(rcpts), f"recipients reported\n    {res.describe()}")
         a, b, n, c = (by[r] for r in rcpts)
@@ -158,9 +160,14 @@ def lmtp_cases(run, dc, args):
         cmds = commands(res)
         check("LHLO" in cmds and "EHLO" not in cmds and "HELO" not in cmds,
               f"only LHLO greets: {cmds}")
-        # Three accepted recipients: three replies after the final ".".
+        # Three accepted recipients: three replies after the end of the data: the final "."
+        # or, since Dovecot offers CHUNKING, "BDAT n LAST" (RFC 2033 §4.2, RFC 3030 §4.1).
         lines = res.transcript
-        dot = lines.index("C: .")
+        ends = [i for i, l in enumerate(lines)
+                if l == "C: ." or re.fullmatch(r"C: BDAT \d+ LAST", l)]
+        check_equal(len(ends), 1, f"one end of data\n    {res.describe()}")
+        check(("BDAT" in lines[ends[0]]) == chunking, f"BDAT only with CHUNKING: {lines[ends[0]]}")
+        dot = ends[0]
         after = [l for l in lines[dot + 1:] if l.startswith("S: ") and not l.startswith("S: 221")]
         check_equal(len(after), 3, f"replies after the dot\n    {res.describe()}")
         check_equal(res.rc, 69, "exit status with permanent failures (EX_UNAVAILABLE)")
@@ -198,7 +205,10 @@ def lmtp_cases(run, dc, args):
                            capture_output=True, timeout=30)
         check_equal(p.returncode, 64, f"--lmtp without --server: {p.stderr!r}")
 
-    run.case("LMTP: one reply per recipient, over quota differs", per_recipient)
+    run.case("LMTP with BDAT: one reply per recipient after BDAT LAST, over quota differs",
+             lambda: per_recipient(True))
+    run.case("LMTP with DATA: one reply per recipient after the dot, over quota differs",
+             lambda: per_recipient(False))
     run.case("LMTP: every recipient delivered, exit 0", all_delivered)
     run.case("LMTP without PIPELINING", lock_step)
     run.case("SMTP to an LMTP server fails", without_lmtp_flag)
