@@ -199,7 +199,8 @@ def sink_cases(runner, args, tools):
         check_equal(len(body), 1024, "message size")
         n = 10000
         trace = os.path.join(args.workdir, "strace.txt")
-        p = run([strace, "-f", "-c", "-o", trace, *send_argv(sink.port, "-n", str(n), r1)], body, timeout=300)
+        p = run([strace, "-f", "-c", "-o", trace, *send_argv(sink.port, "-n", str(n), r1)], body,
+                env=interop.ptrace_env(), timeout=300)
         check_equal((p.returncode, p.stdout, p.stderr), (0, b"", b""), "smtpipe-send under strace")
         calls = {}
         with open(trace) as f:
