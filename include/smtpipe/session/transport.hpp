@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 SMTPIPE_COROUTINE_WARNINGS_BEGIN
@@ -80,9 +81,22 @@ class transport {
   bool is_open() const noexcept { return socket_.is_open(); }
 
  private:
+  // Right after a write the reply cannot have arrived yet, so the read waits for the socket to
+  // become readable and then reads once, instead of a speculative read that would fail with
+  // EAGAIN first; later reads (the rest of a reply) try the socket at once.
   asio::awaitable<io_result> plain_read_some(asio::mutable_buffer buffer) {
-    auto [ec, n] =
-        co_await socket_.async_read_some(buffer, asio::experimental::as_tuple(asio::use_awaitable));
+    const auto token = asio::experimental::as_tuple(asio::use_awaitable);
+    std::error_code ec;
+    std::size_t n = 0;
+    if (reply_pending_ && socket_.non_blocking()) {
+      std::tie(ec) = co_await socket_.async_wait(socket_type::wait_read, token);
+      if (!ec) n = socket_.read_some(buffer, ec);
+    } else {
+      ec = asio::error::would_block;
+    }
+    if (ec == asio::error::would_block)
+      std::tie(ec, n) = co_await socket_.async_read_some(buffer, token);
+    reply_pending_ = false;
     co_return io_result{ec, n};
   }
   // What the socket takes at once is written without a completion round trip (a command
@@ -91,6 +105,7 @@ class transport {
     std::error_code ec;
     if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
     std::size_t done = ec ? 0 : socket_.write_some(buffer, ec);
+    reply_pending_ = true;
     if (ec == asio::error::would_block) ec.clear();
     if (ec || done == buffer.size()) co_return io_result{ec, done};
     auto [rest_ec, rest] = co_await asio::async_write(
@@ -99,6 +114,7 @@ class transport {
   }
 
   socket_type socket_;
+  bool reply_pending_ = false;  // written since the last read
   std::unique_ptr<tls_layer> tls_;
   std::unique_ptr<tls_status> status_;  // from the first handshake on: most sessions have none
   static inline const tls_status no_tls_{};
