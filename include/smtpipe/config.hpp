@@ -56,8 +56,10 @@ with clang and libstdc++ use clang 14 or later."
 
 // Header-only by default. With SMTPIPE_SEPARATE_COMPILATION defined in every translation unit,
 // the non-template machinery (the session's I/O engine: command queue, reader, watchdog, body
-// streaming, TLS upgrade; the transaction ledger's validation and results) is compiled once,
-// in the one translation unit that includes <smtpipe/impl/src.hpp>, as Asio does.
+// streaming, TLS upgrade; the transaction ledger's validation and results; the built-in
+// states' bodies; deliver's resolve and connect) is compiled once, in the one translation unit
+// that includes <smtpipe/impl/src.hpp>, as Asio does. What stays in every unit is the
+// pipeline's own code: the run loop and dispatch for its states, and the custom states.
 #if defined(SMTPIPE_SEPARATE_COMPILATION)
 #define SMTPIPE_DECL
 #else

@@ -12,10 +12,8 @@
 #include <asio/async_result.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -38,24 +36,7 @@ struct connect_to {
   std::string port;
   std::chrono::milliseconds timeout;
 
-  asio::awaitable<std::error_code> operator()(asio::ip::tcp::socket& socket) const {
-    using namespace asio::experimental::awaitable_operators;
-    using asio::experimental::as_tuple;
-    asio::steady_timer timer(socket.get_executor());
-    timer.expires_after(timeout);
-    auto work = [&]() -> asio::awaitable<std::error_code> {
-      asio::ip::tcp::resolver resolver(socket.get_executor());
-      auto [ec, endpoints] =
-          co_await resolver.async_resolve(host, port, as_tuple(asio::use_awaitable));
-      if (ec) co_return ec;
-      auto [cec, ep] =
-          co_await asio::async_connect(socket, endpoints, as_tuple(asio::use_awaitable));
-      co_return cec;
-    };
-    auto outcome = co_await (work() || timer.async_wait(as_tuple(asio::use_awaitable)));
-    if (outcome.index() == 1) co_return make_error_code(errc::timeout);
-    co_return std::get<0>(outcome);
-  }
+  asio::awaitable<std::error_code> operator()(asio::ip::tcp::socket& socket) const;
 };
 
 template <class Table>
@@ -170,6 +151,10 @@ auto async_run_session(asio::ip::tcp::socket socket, const Pipeline& pipeline,
 }
 
 }  // namespace smtpipe
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/client/impl/deliver.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

@@ -14,6 +14,21 @@
 #endif
 
 #include "smtpipe/session/impl/session.hpp"
+#include "smtpipe/session/impl/session_control.hpp"
 #include "smtpipe/session/impl/transaction_ledger.hpp"
+#include "smtpipe/client/impl/deliver.hpp"
+#include "smtpipe/sasl/impl/login.hpp"
+#include "smtpipe/sasl/impl/plain.hpp"
+#include "smtpipe/sasl/impl/xoauth2.hpp"
+#include "smtpipe/states/impl/auth.hpp"
+#include "smtpipe/states/impl/banner.hpp"
+#include "smtpipe/states/impl/data.hpp"
+#include "smtpipe/states/impl/ehlo.hpp"
+#include "smtpipe/states/impl/helo.hpp"
+#include "smtpipe/states/impl/mail.hpp"
+#include "smtpipe/states/impl/quit.hpp"
+#include "smtpipe/states/impl/rcpt.hpp"
+#include "smtpipe/states/impl/rset.hpp"
+#include "smtpipe/states/impl/starttls.hpp"
 
 #endif  // !SMTPIPE_IMPL_SRC_HPP

@@ -76,10 +76,10 @@ class sasl_login final : public sasl_mechanism {
   state state_ = state::want_user;
 };
 
-namespace detail {
-inline const bool sasl_login_registered = sasl_registry::add({"LOGIN", 1, &make_sasl<sasl_login>});
-}  // namespace detail
-
 }  // namespace smtpipe
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/sasl/impl/login.hpp"
+#endif
 
 #endif  // !SMTPIPE_SASL_LOGIN_HPP

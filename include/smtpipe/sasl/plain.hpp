@@ -63,10 +63,10 @@ class sasl_plain final : public sasl_mechanism {
   state state_ = state::initial;
 };
 
-namespace detail {
-inline const bool sasl_plain_registered = sasl_registry::add({"PLAIN", 2, &make_sasl<sasl_plain>});
-}  // namespace detail
-
 }  // namespace smtpipe
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/sasl/impl/plain.hpp"
+#endif
 
 #endif  // !SMTPIPE_SASL_PLAIN_HPP

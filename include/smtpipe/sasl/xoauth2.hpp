@@ -88,11 +88,10 @@ class sasl_xoauth2 final : public sasl_mechanism {
   state state_ = state::initial;
 };
 
-namespace detail {
-inline const bool sasl_xoauth2_registered =
-    sasl_registry::add({"XOAUTH2", 0, &make_sasl<sasl_xoauth2>});
-}  // namespace detail
-
 }  // namespace smtpipe
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/sasl/impl/xoauth2.hpp"
+#endif
 
 #endif  // !SMTPIPE_SASL_XOAUTH2_HPP

@@ -60,11 +60,8 @@ class session {
  public:
   using clock = std::chrono::steady_clock;
 
-  session(transport& io, const session_options& options, std::span<const message> messages)
-      : options_(options),
-        ledger_(messages, options),
-        engine_(*this, io, options, ledger_),
-        server_name_(options.tls_server_name) {}
+  session(transport& io, const session_options& options, std::span<const message> messages);
+  ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
@@ -181,12 +178,7 @@ class session {
   }
   /// Ends the session because of an error. After a 421 every undecided recipient gets the
   /// 421 reply; after an I/O or protocol error the connection is dropped without QUIT.
-  transition fail_session(std::error_code ec, std::string_view detail = {}) {
-    if (engine_.closing())
-      return fail_session(engine_.closing_reply(), errc::service_not_available);
-    set_error(ec, detail);
-    return transition::fail_session();
-  }
+  transition fail_session(std::error_code ec, std::string_view detail = {});
 
   // ---- The current state (Momentum's per-connection bookkeeping) -----------------------------
 

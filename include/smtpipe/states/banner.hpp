@@ -18,18 +18,14 @@ struct banner {
   static constexpr std::string_view name = "banner";
   static constexpr smtpipe::stage stage = smtpipe::stage::reading_banner;
 
-  asio::awaitable<transition> run(session& s) {
-    const std::error_code ec = co_await s.flush();
-    const reply& g = s.greeting();
-    if (g.code == 0) co_return s.fail_session(ec ? ec : make_error_code(errc::connection_closed));
-    if (g.code == 220) co_return transition::next();
-    if (g.code == 421) co_return s.fail_session(g, errc::service_not_available);
-    if (g.transient() || g.permanent()) co_return s.fail_session(g, errc::greeting_refused);
-    co_return s.fail_session(errc::unexpected_reply, g.sanitized_text());
-  }
+  asio::awaitable<transition> run(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/banner.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

@@ -26,59 +26,23 @@ struct data {
   /// 6 "during DATA" until 354, 8 "while sending BODY", 9 "reading confirmation".
   static constexpr smtpipe::stage stage = smtpipe::stage::during_data;
 
-  asio::awaitable<transition> run(session& s) {
-    if (detail::builtin_steps::uses_bdat(s)) return run_bdat(s);
-    return run_data(s);
-  }
+  asio::awaitable<transition> run(session& s);
 
  private:
   /// RFC 3030: no DATA and no 354. MAIL and the RCPTs are flushed (with PIPELINING in one
   /// group, together with the previous message's last chunk); the body then goes in BDAT
   /// chunks, and `BDAT n LAST` waits in the queue like the final ".", its reply deciding the
   /// accepted recipients. A refused chunk decides them and ends the transaction (RSET follows).
-  static asio::awaitable<transition> run_bdat(session& s) {
-    const auto& tx = s.current_transaction();
-    if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-    if (tx.mail_code / 100 != 2) co_return s.fail_transaction(detail::builtin_steps::mail_reply(s));
-    if (tx.accepted == 0) co_return s.fail_transaction();
-    s.set_stage(smtpipe::stage::sending_body);
-    if (auto ec = co_await detail::builtin_steps::send_bdat(s)) co_return s.fail_session(ec);
-    if (detail::builtin_steps::bdat_refused(s)) {
-      if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-      co_return s.fail_transaction();
-    }
-    s.set_stage(smtpipe::stage::reading_confirmation);
-    if (!s.pipelining())
-      if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-    co_return transition::next();
-  }
+  static asio::awaitable<transition> run_bdat(session& s);
 
-  static asio::awaitable<transition> run_data(session& s) {
-    const auto& tx = s.current_transaction();
-    if (auto ec = co_await s.exchange(command_kind::data, format_data))
-      co_return s.fail_session(ec);
-    const reply& r = s.last_reply();
-    const bool go_ahead = r.code == 354;
-    const bool mail_accepted = tx.mail_code / 100 == 2;
-    if (!mail_accepted || tx.accepted == 0) {
-      if (go_ahead) {  // the server waits for data nobody should get: end it with a lone "."
-        if (auto ec = detail::builtin_steps::queue_empty_dot(s)) co_return s.fail_session(ec);
-        if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-      }
-      co_return mail_accepted ? s.fail_transaction(r)
-                              : s.fail_transaction(detail::builtin_steps::mail_reply(s));
-    }
-    if (!go_ahead) co_return s.fail_transaction(r);
-    s.set_stage(smtpipe::stage::sending_body);
-    if (auto ec = co_await detail::builtin_steps::send_body(s)) co_return s.fail_session(ec);
-    s.set_stage(smtpipe::stage::reading_confirmation);
-    if (!s.pipelining())
-      if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-    co_return transition::next();
-  }
+  static asio::awaitable<transition> run_data(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/data.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

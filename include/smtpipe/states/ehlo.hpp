@@ -21,37 +21,17 @@ struct ehlo {
   static constexpr std::string_view name = "ehlo";
   static constexpr smtpipe::stage stage = smtpipe::stage::during_ehlo;
 
-  asio::awaitable<transition> run(session& s) {
-    detail::builtin_steps::reset_capabilities(s);
-    if (s.options().lmtp) co_return co_await run_lhlo(s);
-    if (auto ec = co_await s.exchange(command_kind::ehlo, format_ehlo, s.options().helo_name))
-      co_return s.fail_session(ec);
-    const reply& r = s.last_reply();
-    if (r.code == 250) {
-      detail::builtin_steps::set_capabilities(s, r);
-      co_return transition::next();
-    }
-    if (r.code == 500 || r.code == 502) {
-      // No ESMTP, so no STARTTLS: falling back to HELO would dodge a TLS requirement.
-      if (s.options().tls == tls_mode::required && !s.tls_active())
-        co_return s.fail_session(errc::starttls_refused, "EHLO refused: STARTTLS impossible");
-      co_return transition::next();
-    }
-    co_return s.fail_session(r, errc::unexpected_reply);
-  }
+  asio::awaitable<transition> run(session& s);
 
   /// RFC 2033 §4.1: LMTP has no HELO; any reply but 250 to LHLO ends the session.
-  static asio::awaitable<transition> run_lhlo(session& s) {
-    if (auto ec = co_await s.exchange(command_kind::lhlo, format_lhlo, s.options().helo_name))
-      co_return s.fail_session(ec);
-    const reply& r = s.last_reply();
-    if (r.code != 250) co_return s.fail_session(r, errc::unexpected_reply);
-    detail::builtin_steps::set_capabilities(s, r);
-    co_return transition::next();
-  }
+  static asio::awaitable<transition> run_lhlo(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/ehlo.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

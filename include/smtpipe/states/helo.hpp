@@ -19,16 +19,14 @@ struct helo {
 
   static bool applies(const session& s) { return !s.esmtp() && !s.options().lmtp; }
 
-  asio::awaitable<transition> run(session& s) {
-    if (auto ec = co_await s.exchange(command_kind::helo, format_helo, s.options().helo_name))
-      co_return s.fail_session(ec);
-    const reply& r = s.last_reply();
-    if (r.code == 250) co_return transition::next();
-    co_return s.fail_session(r, errc::unexpected_reply);
-  }
+  asio::awaitable<transition> run(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/helo.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

@@ -21,18 +21,14 @@ struct mail {
 
   static bool applies(const session& s) { return s.has_next_transaction(); }
 
-  asio::awaitable<transition> run(session& s) {
-    detail::builtin_steps::begin_transaction(s);
-    if (auto ec = detail::builtin_steps::queue_mail(s))
-      co_return s.fail_transaction(ec, delivery_status::permanent);
-    if (s.pipelining()) co_return transition::next();
-    if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-    if (s.current_transaction().mail_code / 100 == 2) co_return transition::next();
-    co_return s.fail_transaction(detail::builtin_steps::mail_reply(s));
-  }
+  asio::awaitable<transition> run(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/mail.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

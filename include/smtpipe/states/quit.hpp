@@ -20,14 +20,14 @@ struct quit {
 
   static bool applies(const session& s) { return detail::builtin_steps::can_quit(s); }
 
-  asio::awaitable<transition> run(session& s) {
-    if (auto ec = s.queue(command_kind::quit, format_quit)) co_return transition::close();
-    (void)co_await s.flush();
-    co_return transition::next();
-  }
+  asio::awaitable<transition> run(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/quit.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

@@ -20,23 +20,14 @@ struct rcpt {
 
   static bool applies(const session& s) { return s.current_transaction().open; }
 
-  asio::awaitable<transition> run(session& s) {
-    const auto& tx = s.current_transaction();
-    if (auto ec = detail::builtin_steps::check_rcpt_parameters(s))
-      co_return s.fail_transaction(ec, delivery_status::permanent);
-    for (std::size_t i = tx.first; i < tx.last; ++i) {
-      if (!detail::builtin_steps::rcpt_due(s, i)) continue;
-      if (auto ec = detail::builtin_steps::queue_rcpt(s, i))
-        co_return s.fail_transaction(ec, delivery_status::permanent);
-      if (!s.pipelining())
-        if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-    }
-    if (!s.pipelining() && tx.accepted == 0) co_return s.fail_transaction();
-    co_return transition::next();
-  }
+  asio::awaitable<transition> run(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/rcpt.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

@@ -18,18 +18,14 @@ struct rset {
   static constexpr std::string_view name = "rset";
   static constexpr smtpipe::stage stage = smtpipe::stage::during_rset;
 
-  asio::awaitable<transition> run(session& s) {
-    if (!s.has_next_transaction()) co_return transition::next();
-    if (detail::builtin_steps::transaction_needs_reset(s)) {
-      if (auto ec = detail::builtin_steps::queue_rset(s)) co_return s.fail_session(ec);
-      if (!s.pipelining())
-        if (auto ec = co_await s.flush()) co_return s.fail_session(ec);
-    }
-    co_return transition::jump(state_id::mail);
-  }
+  asio::awaitable<transition> run(session& s);
 };
 
 }  // namespace smtpipe::states
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/states/impl/rset.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

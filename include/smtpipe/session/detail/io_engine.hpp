@@ -66,6 +66,7 @@ class io_engine {
         timer_(io.get_executor()),
         park_(io.get_executor()),
         tick_(options.timeouts.shortest()) {}
+  ~io_engine();
   io_engine(const io_engine&) = delete;
   io_engine& operator=(const io_engine&) = delete;
 

@@ -37,20 +37,7 @@ struct state_entry {
 /// into and exit from each state.
 struct session_control {
   /// Validates the configuration and every message; the error when nothing can be sent.
-  static std::error_code prepare(session& s) {
-    if (auto ec = validate_domain(s.options_.helo_name, false)) return ec;
-    const auto& o = s.options_;
-    if (o.tls != tls_mode::none && !o.tls_provider) return errc::tls_not_available;
-    if (o.tls != tls_mode::none && s.server_name_.empty()) return errc::invalid_domain;
-    if (o.auth) {
-      // No SASL identity holds a NUL (RFC 4422 §3.4.1, RFC 4616 §2): refused before
-      // connecting, whichever mechanism the server will offer.
-      const sasl_credentials& c = o.auth->credentials;
-      const auto has_nul = [](std::string_view v) { return v.find('\0') != v.npos; };
-      if (c.user.empty() || has_nul(c.user) || has_nul(c.authzid)) return errc::invalid_argument;
-    }
-    return s.ledger_.prepare();
-  }
+  static std::error_code prepare(session& s);
   static void set_names(session& s, std::span<const std::string_view> names) noexcept {
     s.ledger_.set_names(names);
   }
@@ -102,20 +89,17 @@ struct session_control {
   }
 
   /// Decides every recipient still open and hands the result over.
-  static session_result take_result(session& s) {
-    s.ledger_.finalize(s.error_, s.has_session_reply_ ? &s.session_reply_ : nullptr,
-                       s.current_decider());
-    return std::move(s.ledger_.result());
-  }
+  static session_result take_result(session& s);
 
  private:
-  static void on_greeting(session& s, const reply& r, void*, std::size_t) {
-    s.greeting_ = r;
-    s.ledger_.result().greeting = r.sanitized_text();
-  }
+  static void on_greeting(session& s, const reply& r, void*, std::size_t);
 };
 
 }  // namespace smtpipe::detail
+
+#if !defined(SMTPIPE_SEPARATE_COMPILATION)
+#include "smtpipe/session/impl/session_control.hpp"
+#endif
 
 SMTPIPE_COROUTINE_WARNINGS_END
 

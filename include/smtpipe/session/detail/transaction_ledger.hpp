@@ -55,20 +55,8 @@ class transaction_ledger {
     std::string_view name;
   };
 
-  transaction_ledger(std::span<const message> messages, const session_options& options)
-      : messages_(messages), options_(options) {
-    result_.messages.resize(messages.size());
-    phases_.resize(messages.size());
-    for (std::size_t m = 0; m < messages.size(); ++m) {
-      auto& rs = result_.messages[m].recipients;
-      rs.resize(messages[m].recipients.size());
-      for (std::size_t i = 0; i < rs.size(); ++i) {
-        rs[i].address = messages[m].recipients[i].address;
-        rs[i].error = errc::not_attempted;
-      }
-      phases_[m].assign(rs.size(), phase::not_sent);
-    }
-  }
+  transaction_ledger(std::span<const message> messages, const session_options& options);
+  ~transaction_ledger();
 
   std::span<const message> messages() const noexcept { return messages_; }
   session_result& result() noexcept { return result_; }

@@ -30,6 +30,8 @@ SMTPIPE_DECL std::string redacted(std::string_view line) {
   return "<redacted>";
 }
 
+SMTPIPE_DECL io_engine::~io_engine() = default;
+
 SMTPIPE_DECL std::chrono::milliseconds io_engine::timeout_for(command_kind k) const noexcept {
   const auto& t = options_.timeouts;
   switch (k) {
@@ -505,6 +507,21 @@ SMTPIPE_DECL asio::awaitable<std::error_code> session::start_tls() {
   pipelining_ = false;
   ledger_.result().pipelining = false;
   co_return std::error_code{};
+}
+
+SMTPIPE_DECL session::session(transport& io, const session_options& options,
+                              std::span<const message> messages)
+    : options_(options),
+      ledger_(messages, options),
+      engine_(*this, io, options, ledger_),
+      server_name_(options.tls_server_name) {}
+
+SMTPIPE_DECL session::~session() = default;
+
+SMTPIPE_DECL transition session::fail_session(std::error_code ec, std::string_view detail) {
+  if (engine_.closing()) return fail_session(engine_.closing_reply(), errc::service_not_available);
+  set_error(ec, detail);
+  return transition::fail_session();
 }
 
 }  // namespace smtpipe

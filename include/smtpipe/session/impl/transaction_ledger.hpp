@@ -7,6 +7,24 @@
 
 namespace smtpipe::detail {
 
+SMTPIPE_DECL transaction_ledger::transaction_ledger(std::span<const message> messages,
+                                                    const session_options& options)
+    : messages_(messages), options_(options) {
+  result_.messages.resize(messages.size());
+  phases_.resize(messages.size());
+  for (std::size_t m = 0; m < messages.size(); ++m) {
+    auto& rs = result_.messages[m].recipients;
+    rs.resize(messages[m].recipients.size());
+    for (std::size_t i = 0; i < rs.size(); ++i) {
+      rs[i].address = messages[m].recipients[i].address;
+      rs[i].error = errc::not_attempted;
+    }
+    phases_[m].assign(rs.size(), phase::not_sent);
+  }
+}
+
+SMTPIPE_DECL transaction_ledger::~transaction_ledger() = default;
+
 SMTPIPE_DECL std::error_code transaction_ledger::prepare() {
   info_.resize(messages_.size());
   std::error_code first;
