@@ -204,13 +204,12 @@ asio::awaitable<void> run_states(session& s, const Table& table) {
     try {
       t = co_await e.run(s, e.context);
     } catch (const std::system_error& ex) {
-      session_control::broken(s, ex.code());
-      t = transition::fail_session();
+      t = session_control::broken(s, ex.code());
     } catch (const std::exception& ex) {
       t = s.fail_session(errc::state_failed, ex.what());
     }
     t = session_control::leave(s, e, t);
-    if (s.error() && t.what() != transition::kind::close) t = transition::fail_session();
+    if (s.error() && t.what() != transition::kind::close) t = session_control::failed();
     switch (t.what()) {
       case transition::kind::next: ++position; break;
       case transition::kind::jump: {

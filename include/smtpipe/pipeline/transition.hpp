@@ -9,9 +9,15 @@
 
 namespace smtpipe {
 
+class session;
+namespace detail {
+struct session_control;
+}  // namespace detail
+
 /// The value a state's coroutine returns. Details of a failure (the reply that decided it,
 /// the disposition) are recorded in the session by `session::fail_transaction` and
-/// `session::fail_session`, which return the matching transition.
+/// `session::fail_session`, which return the matching transition: that is the only way to
+/// make one, so a failure never leaves the session without its reason.
 class transition {
  public:
   enum class kind : std::uint8_t {
@@ -24,8 +30,6 @@ class transition {
 
   static constexpr transition next() noexcept { return {kind::next, -1}; }
   static constexpr transition jump(int state_id) noexcept { return {kind::jump, state_id}; }
-  static constexpr transition fail_transaction() noexcept { return {kind::fail_transaction, -1}; }
-  static constexpr transition fail_session() noexcept { return {kind::fail_session, -1}; }
   static constexpr transition close() noexcept { return {kind::close, -1}; }
 
   constexpr kind what() const noexcept { return kind_; }
@@ -33,6 +37,10 @@ class transition {
   friend constexpr bool operator==(transition, transition) = default;
 
  private:
+  friend class session;
+  friend struct detail::session_control;
+  static constexpr transition fail_transaction() noexcept { return {kind::fail_transaction, -1}; }
+  static constexpr transition fail_session() noexcept { return {kind::fail_session, -1}; }
   constexpr transition(kind k, int target) noexcept : kind_(k), target_(target) {}
   kind kind_;
   int target_;

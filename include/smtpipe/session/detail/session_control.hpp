@@ -51,10 +51,13 @@ struct session_control {
   static asio::awaitable<void> helpers_ended(session& s) { return s.engine_.helpers_ended(); }
   static void stop(session& s) noexcept { s.engine_.stop(); }
   /// Records `ec` and drops the connection without QUIT.
-  static void broken(session& s, std::error_code ec) {
+  static transition broken(session& s, std::error_code ec) {
     s.set_error(ec);
     s.engine_.set_broken();
+    return transition::fail_session();
   }
+  /// What a state's transition becomes once the session has an error.
+  static transition failed() noexcept { return transition::fail_session(); }
   static void note(session& s, std::string_view text) {
     if (s.options_.observer) s.options_.observer->note(s, text);
   }
