@@ -8,6 +8,7 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
+#include "smtpipe/routing/host_tls_plan.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
 
@@ -155,6 +156,7 @@ inline void session_results(routed_result& out, const domain_group& g, const dom
       rr = got.recipients[k];
       rr.host = d.host;
       rr.host_address = d.address;
+      rr.tls_auth = d.session.tls.active ? d.session.tls.authentication : "";
     }
   }
 }
@@ -189,6 +191,25 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       session_options here = options;
       // SNI and certificate name: the MX host, unless the caller named one.
       if (here.tls_server_name.empty()) here.tls_server_name = host.name;
+      // TLS security level (DANE, RFC 7672): decided per host before connecting.
+      if (const auto level = level_of(ropts, g.domain)) {
+        host_tls_plan plan =
+            co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
+        if (plan.refuse) {
+          attempt.error = plan.refuse;
+          attempt.reason = plan.reason;
+          last_error = plan.refuse;
+          route_note(ropts, g.domain, "not using " + host.name + ": " + plan.reason);
+          d.tried.push_back(std::move(attempt));
+          continue;
+        }
+        here.tls = plan.mode;
+        if (plan.provider) here.tls_provider = std::move(plan.provider);
+        if (plan.dane)
+          route_note(ropts, g.domain,
+                     host.name + ": usable TLSA records, TLS authenticated by DANE");
+        else if (!plan.reason.empty()) route_note(ropts, g.domain, host.name + ": " + plan.reason);
+      }
       asio::ip::tcp::socket socket(executor);
       route_note(ropts, g.domain,
                  "connecting to " + host.name + " [" + attempt.address +
