@@ -249,7 +249,7 @@ def free_port_on(hosts):
     raise ServerUnavailable("no port free on every test address")
 
 
-def e2e(send, dns, port, anchor, sinks):
+def e2e(send, dns, port, anchor, sinks, certs):
     c = Checks()
     message = b"Subject: dane\r\n\r\nauthenticated by DANE\r\n"
     base = [send, "--dns-server", dns, "--mx-port", str(port), "--dns-trust-anchor", anchor,
@@ -345,6 +345,28 @@ def e2e(send, dns, port, anchor, sinks):
         check(len(sinks["mx-bad"].messages()) == before["mx-bad"] + 1, "mx-bad got nothing")
     c.case("no trust anchor for the zone: not validated, no DANE", without_anchor)
 
+    def level(domain, tls, host, auth, ca=True):
+        def fn():
+            extra = ["--ca-file", os.path.join(certs, "ca.crt")] if ca else []
+            p, rows, refused, new, err = send_to(f"user@{domain}", tls=tls, extra=extra)
+            if host is None:
+                check(p.returncode != 0 and rows[0]["status"] == "transient", f"rows {rows}")
+                check(all(not v for v in new.values()), f"servers got {new}")
+                check(refused, f"no refused host: {rows}")
+                return
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            check(rows[0]["host"].startswith(host) and rows[0]["tls_auth"] == auth, f"rows {rows}")
+            check(only(new, host) and new[host][0]["tls"] is True, f"servers got {new}")
+        return fn
+    c.case("level verify: trusted chain naming the MX host (pkix)",
+           level(f"ta.{ZONE}", "verify", "mx-ta", "pkix"))
+    c.case("level verify: certificate not naming the MX host: refused, nothing sent",
+           level(INSECURE, "verify", None, None))
+    c.case("level secure: certificate names the MX host, not the domain: refused",
+           level(f"ta.{ZONE}", "secure", None, None))
+    c.case("level encrypt: TLS with any certificate (none)",
+           level(f"ee.{ZONE}", "encrypt", "mx-ee", "none", ca=False))
+
     def requiretls():
         p, rows, refused, new, err = send_to(f"user@ee.{ZONE}", extra=["--requiretls"])
         check(p.returncode != 0, f"exit 0: {rows}")
@@ -399,7 +421,7 @@ def main():
             sinks[name] = t
         unbound.start()
         print(f"setup {time.monotonic() - start:.2f}s")
-        ok = e2e(args.send, f"127.0.0.1@{unbound.port}", port, anchor, sinks)
+        ok = e2e(args.send, f"127.0.0.1@{unbound.port}", port, anchor, sinks, certs)
     except (ServerUnavailable, subprocess.CalledProcessError) as e:
         print(f"FAIL: setup: {e}")
     finally:
