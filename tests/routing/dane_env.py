@@ -17,6 +17,7 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     ee        MX mx-ee       TLSA 3 1 1 (key of a cert of an unknown CA, CN localhost) -> dane-ee
     ta        MX mx-ta       TLSA 2 0 1 (the test CA; leaf names mx-ta.dane.test)      -> dane-ta
     mismatch  MX 5 mx-bad    TLSA 3 1 1 (some other key)  MX 10 mx-ee  -> mx-bad refused, mx-ee
+    two       MX 5 mx-ee, MX 10 mx-ta                   -> REQUIRETLS: both tried, then 5.7.30
     unusable  MX mx-pkix     TLSA 1 1 1 and 0 0 1 only (unusable for SMTP) -> opportunistic TLS
     tamper    MX mx-tamper   TLSA tampered after signing (bogus) -> transient, nothing sent
     bogus     MX tampered after signing (bogus)             -> transient, nothing sent
@@ -114,7 +115,7 @@ def zones(base, certs, port):
             rr.append(f"{name}.{ZONE}. 3600 IN A {ip}")
     mx = {"ee": ["10 mx-ee"], "ta": ["10 mx-ta"], "mismatch": ["5 mx-bad", "10 mx-ee"],
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
-          "plain": ["10 mx-plain"]}
+          "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"]}
     for d, targets in mx.items():
         for t in targets:
             rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
@@ -368,12 +369,16 @@ def e2e(send, dns, port, anchor, sinks, certs):
            level(f"ee.{ZONE}", "encrypt", "mx-ee", "none", ca=False))
 
     def requiretls():
-        p, rows, refused, new, err = send_to(f"user@ee.{ZONE}", extra=["--requiretls"])
+        p, rows, refused, new, err = send_to(f"user@two.{ZONE}", extra=["--requiretls"])
         check(p.returncode != 0, f"exit 0: {rows}")
         check(rows[0]["status"] == "permanent" and rows[0]["enhanced"] == "5.7.30", f"rows {rows}")
+        # Both MX hosts were tried (RFC 8689 §4.2.1), over DANE-authenticated TLS.
+        check([r["host"] for r in refused] == [f"mx-ee.{ZONE}", f"mx-ta.{ZONE}"], f"refused {refused}")
+        check(rows[0]["host"] == f"mx-ta.{ZONE}", f"rows {rows}")
         check(all(not v for v in new.values()), f"servers got {new}")
         check("MAIL FROM" not in err, f"a MAIL FROM was sent: {err}")
-    c.case("REQUIRETLS to a DANE-authenticated server without REQUIRETLS: 5.7.30, nothing sent",
+    c.case("REQUIRETLS, two DANE-authenticated MX hosts without REQUIRETLS: both tried, 5.7.30, "
+           "nothing sent",
            requiretls)
 
     def requiretls_unauthenticated():

@@ -108,13 +108,16 @@ inline asio::awaitable<std::error_code> connect_from(asio::ip::tcp::socket& sock
 }
 
 /// True when the session decided nothing: every recipient is still transient, left by the
-/// greeting, EHLO/HELO, STARTTLS or AUTH (or never tried), and no message was refused by
-/// validation. Only then is the next address or MX host tried (RFC 5321 §5.1): a reply to
-/// MAIL, RCPT or DATA is this host's answer.
+/// greeting, EHLO/HELO, STARTTLS or AUTH (or never tried), or refused for REQUIRETLS, and no
+/// message was refused by validation. Only then is the next address or MX host tried (RFC 5321
+/// §5.1): a reply to MAIL, RCPT or DATA is this host's answer.
 inline bool nothing_decided(const session_result& r) {
   for (const auto& m : r.messages) {
-    if (m.error) return false;
+    // RFC 8689 §4.2.1: a host that cannot take a REQUIRETLS message (no authenticated TLS,
+    // no REQUIRETLS) is left like one that failed TLS; the last one's 5.7.30 stands.
+    if (m.error && m.error != errc::requiretls_not_possible) return false;
     for (const auto& rr : m.recipients) {
+      if (rr.error == errc::requiretls_not_possible) continue;
       if (rr.status != delivery_status::transient) return false;
       const std::string_view s = rr.state;
       if (!(s.empty() || s == "banner" || s == "ehlo" || s == "helo" || s == "starttls" ||
