@@ -11,7 +11,7 @@ generates a DNSSEC key pair with ldns-keygen, signs the zone dane.test. with ldn
 then tampers with two of its RRsets (their signatures no longer verify), and serves it, with
 the unsigned zone insecure.test., from an unbound it starts (auth-zone). smtpipe-send
 validates with --dns-trust-anchor set to the zone's key (the test trust anchor). aiosmtpd
-servers (STARTTLS) listen on 127.0.0.21-27, all on one port P; the TLSA records are at
+servers (STARTTLS) listen on 127.0.0.21-29, all on one port P; the TLSA records are at
 _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from it).
 
     ee        MX mx-ee       TLSA 3 1 1 (key of a cert of an unknown CA, CN localhost) -> dane-ee
@@ -22,6 +22,9 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     tamper    MX mx-tamper   TLSA tampered after signing (bogus) -> transient, nothing sent
     bogus     MX tampered after signing (bogus)             -> transient, nothing sent
     plain     MX mx-plain    TLSA 3 1 1, no STARTTLS offered -> refused, nothing sent
+    expired   MX mx-exp      TLSA 3 0 2 (an expired certificate, SHA2-512) -> dane-ee
+    taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
+                                                            -> refused for the name
     insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
 
 Everything listens on 127.0.0.0/8 only and is stopped at the end, whatever happens.
@@ -57,6 +60,8 @@ HOSTS = {
     "mx-tamper": ("127.0.0.25", "server", True),
     "mx-ins": ("127.0.0.26", "server", True),
     "mx-plain": ("127.0.0.27", None, False),
+    "mx-exp": ("127.0.0.28", "expired", True),
+    "mx-taname": ("127.0.0.29", "server-chain", True),
 }
 
 
@@ -96,6 +101,10 @@ def make_certs(make_certs_sh, certs):
     with open(os.path.join(certs, "mx-ta-chain.crt"), "w") as out:
         out.write(read_text(crt) + read_text(os.path.join(certs, "ca.crt")))
     shutil.copy(key, os.path.join(certs, "mx-ta-chain.key"))
+    # server-chain: the test PKI's server certificate (names localhost) with its CA.
+    with open(os.path.join(certs, "server-chain.crt"), "w") as out:
+        out.write(read_text(os.path.join(certs, "server.crt")) + read_text(os.path.join(certs, "ca.crt")))
+    shutil.copy(os.path.join(certs, "server.key"), os.path.join(certs, "server-chain.key"))
 
 
 def tlsa(usage, selector, matching, der):
@@ -115,7 +124,8 @@ def zones(base, certs, port):
             rr.append(f"{name}.{ZONE}. 3600 IN A {ip}")
     mx = {"ee": ["10 mx-ee"], "ta": ["10 mx-ta"], "mismatch": ["5 mx-bad", "10 mx-ee"],
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
-          "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"]}
+          "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
+          "taname": ["10 mx-taname"]}
     for d, targets in mx.items():
         for t in targets:
             rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
@@ -125,7 +135,9 @@ def zones(base, certs, port):
            f"{owner('mx-pkix')} 3600 IN {tlsa(1, 1, 1, spki_der(c('server')))}",
            f"{owner('mx-pkix')} 3600 IN {tlsa(0, 0, 1, cert_der(c('ca')))}",
            f"{owner('mx-tamper')} 3600 IN {tlsa(3, 1, 1, spki_der(c('selfsigned')))}",
-           f"{owner('mx-plain')} 3600 IN {tlsa(3, 1, 1, spki_der(c('server')))}"]
+           f"{owner('mx-plain')} 3600 IN {tlsa(3, 1, 1, spki_der(c('server')))}",
+           f"{owner('mx-exp')} 3600 IN {tlsa(3, 0, 2, cert_der(c('expired')))}",
+           f"{owner('mx-taname')} 3600 IN {tlsa(2, 1, 1, spki_der(c('ca')))}"]
     zdir = os.path.join(base, "zones")
     os.makedirs(zdir)
     zfile = os.path.join(zdir, ZONE)
@@ -286,6 +298,8 @@ def e2e(send, dns, port, anchor, sinks, certs):
            delivered(f"ee.{ZONE}", "mx-ee", "dane-ee"))
     c.case("DANE-TA: the chain leads to the TLSA's CA, the leaf names the MX host",
            delivered(f"ta.{ZONE}", "mx-ta", "dane-ta"))
+    c.case("DANE-EE (3 0 2): an expired certificate is accepted (RFC 7672 §3.1.1)",
+           delivered(f"expired.{ZONE}", "mx-exp", "dane-ee"))
 
     def mismatch():
         p, rows, refused, new, err = send_to(f"user@mismatch.{ZONE}")
@@ -302,6 +316,16 @@ def e2e(send, dns, port, anchor, sinks, certs):
         check(only(new, "mx-pkix") and new["mx-pkix"][0]["tls"] is True, f"servers got {new}")
         check("no usable TLSA" in err, f"no note: {err}")
     c.case("only PKIX-TA/PKIX-EE TLSA: unusable, opportunistic TLS", unusable)
+
+    def ta_wrong_name():
+        p, rows, refused, new, err = send_to(f"user@taname.{ZONE}")
+        check(p.returncode != 0 and rows[0]["status"] == "transient", f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check(refused and refused[0]["host"] == f"mx-taname.{ZONE}", f"refused {refused}")
+        check("hostname mismatch" in refused[0]["reason"], f"not for the name: {refused}")
+        check("MAIL FROM" not in err, f"a MAIL FROM was sent: {err}")
+    c.case("DANE-TA (2 1 1) matches the CA but the leaf does not name the MX host: refused",
+           ta_wrong_name)
 
     def dane_only_unusable():
         p, rows, refused, new, err = send_to(f"user@unusable.{ZONE}", tls="dane-only")
