@@ -96,13 +96,15 @@ class dns_core : public std::enable_shared_from_this<dns_core> {
                               options.resolv_conf.empty() ? nullptr : options.resolv_conf.c_str()),
             "resolv.conf");
     }
-    const std::string anchor = !options.dnssec                     ? std::string()
-                               : options.trust_anchor_file.empty() ? default_trust_anchor_file()
-                                                                   : options.trust_anchor_file;
+    const bool system_anchor = options.dnssec && options.trust_anchor_file.empty();
+    const std::string anchor = !options.dnssec ? std::string()
+                               : system_anchor ? default_trust_anchor_file()
+                                               : options.trust_anchor_file;
     if (!anchor.empty()) {
-      // "test." (RFC 6761) is never in the public DNS: unsigned there, not bogus, unless an
-      // anchor of its own (a test zone's) is given, which overrides this.
-      check(ub_ctx_set_option(ctx_, "domain-insecure:", "test."), "domain-insecure test.");
+      // "test." (RFC 6761) is not in the public DNS: under the real root key its names are
+      // unsigned, not bogus (an anchor given for a test zone of its own overrides this).
+      if (system_anchor)
+        check(ub_ctx_set_option(ctx_, "domain-insecure:", "test."), "domain-insecure test.");
       check(ub_ctx_add_ta_file(ctx_, anchor.c_str()), "trust anchor " + anchor);
     }
     if (setup_) return;
