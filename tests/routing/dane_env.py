@@ -330,26 +330,28 @@ def e2e(send, dns, port, anchor, sinks, certs):
     def dane_only_unusable():
         p, rows, refused, new, err = send_to(f"user@unusable.{ZONE}", tls="dane-only")
         check(p.returncode != 0 and rows[0]["status"] == "transient", f"rows {rows}")
+        check(rows[0]["enhanced"] == "4.7.5", f"rows {rows}")
         check(all(not v for v in new.values()), f"servers got {new}")
         check(refused and "no usable TLSA" in refused[0]["reason"], f"refused {refused}")
     c.case("dane-only and no usable TLSA: nothing sent, transient", dane_only_unusable)
 
-    def nothing_sent(domain, why):
+    def nothing_sent(domain, why, enhanced):
         def fn():
             p, rows, refused, new, err = send_to(f"user@{domain}")
             check(p.returncode != 0, f"exit 0: {rows}")
             check(rows[0]["status"] == "transient", f"rows {rows}")
+            check(rows[0]["enhanced"] == enhanced, f"rows {rows}")
             check(all(not v for v in new.values()), f"servers got {new}")
             check(why in err or any(why in r["reason"] for r in refused) or why in rows[0]["text"],
                   f"no '{why}' in: {err} {refused} {rows}")
             check("MAIL FROM" not in err, f"a MAIL FROM was sent:\n{err}")
         return fn
     c.case("TLSA RRset bogus (tampered): transient, nothing sent",
-           nothing_sent(f"tamper.{ZONE}", "bogus"))
+           nothing_sent(f"tamper.{ZONE}", "bogus", "4.7.5"))
     c.case("MX RRset bogus (tampered): transient, no connection",
-           nothing_sent(f"bogus.{ZONE}", "bogus"))
+           nothing_sent(f"bogus.{ZONE}", "bogus", "4.7.5"))
     c.case("usable TLSA, server without STARTTLS: nothing sent in plaintext",
-           nothing_sent(f"plain.{ZONE}", "STARTTLS"))
+           nothing_sent(f"plain.{ZONE}", "STARTTLS", None))
 
     def insecure():
         p, rows, refused, new, err = send_to(f"user@{INSECURE}")

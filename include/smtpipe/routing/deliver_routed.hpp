@@ -287,6 +287,12 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
     d.route.status = {4, 4, 1};
     d.route.text = "no MX host of " + g.domain + " could be reached" +
                    (last_error ? ": " + last_error.message() : std::string());
+    if (last_error == errc::tlsa_lookup_failed || last_error == errc::dane_required) {
+      // As Postfix reports a TLSA lookup error or a DANE policy not met: 4.7.5.
+      d.route.status = {4, 7, 5};
+      d.route.text =
+          "no MX host of " + g.domain + " could be used securely: " + d.tried.back().reason;
+    }
   }
 }
 
