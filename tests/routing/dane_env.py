@@ -11,7 +11,7 @@ generates a DNSSEC key pair with ldns-keygen, signs the zone dane.test. with ldn
 then tampers with two of its RRsets (their signatures no longer verify), and serves it, with
 the unsigned zone insecure.test., from an unbound it starts (auth-zone). smtpipe-send
 validates with --dns-trust-anchor set to the zone's key (the test trust anchor). aiosmtpd
-servers (STARTTLS) listen on 127.0.0.21-29, all on one port P; the TLSA records are at
+servers (STARTTLS) listen on 127.0.0.21-30, all on one port P; the TLSA records are at
 _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from it).
 
     ee        MX mx-ee       TLSA 3 1 1 (key of a cert of an unknown CA, CN localhost) -> dane-ee
@@ -23,6 +23,7 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     bogus     MX tampered after signing (bogus)             -> transient, nothing sent
     plain     MX mx-plain    TLSA 3 1 1, no STARTTLS offered -> refused, nothing sent
     expired   MX mx-exp      TLSA 3 0 2 (an expired certificate, SHA2-512) -> dane-ee
+    rtls      MX 5 mx-ee, MX 10 mx-rtls (127.0.0.30, requiretls_server.py: offers REQUIRETLS)
     taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
                                                             -> refused for the name
     insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
@@ -62,6 +63,7 @@ HOSTS = {
     "mx-plain": ("127.0.0.27", None, False),
     "mx-exp": ("127.0.0.28", "expired", True),
     "mx-taname": ("127.0.0.29", "server-chain", True),
+    "mx-rtls": ("127.0.0.30", "untrusted", True),  # requiretls_server.py: offers REQUIRETLS
 }
 
 
@@ -125,7 +127,7 @@ def zones(base, certs, port):
     mx = {"ee": ["10 mx-ee"], "ta": ["10 mx-ta"], "mismatch": ["5 mx-bad", "10 mx-ee"],
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
           "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
-          "taname": ["10 mx-taname"]}
+          "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"]}
     for d, targets in mx.items():
         for t in targets:
             rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
@@ -137,7 +139,8 @@ def zones(base, certs, port):
            f"{owner('mx-tamper')} 3600 IN {tlsa(3, 1, 1, spki_der(c('selfsigned')))}",
            f"{owner('mx-plain')} 3600 IN {tlsa(3, 1, 1, spki_der(c('server')))}",
            f"{owner('mx-exp')} 3600 IN {tlsa(3, 0, 2, cert_der(c('expired')))}",
-           f"{owner('mx-taname')} 3600 IN {tlsa(2, 1, 1, spki_der(c('ca')))}"]
+           f"{owner('mx-taname')} 3600 IN {tlsa(2, 1, 1, spki_der(c('ca')))}",
+           f"{owner('mx-rtls')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}"]
     zdir = os.path.join(base, "zones")
     os.makedirs(zdir)
     zfile = os.path.join(zdir, ZONE)
@@ -407,6 +410,19 @@ def e2e(send, dns, port, anchor, sinks, certs):
            "nothing sent",
            requiretls)
 
+    def requiretls_delivered():
+        p, rows, refused, new, err = send_to(f"user@rtls.{ZONE}", extra=["--requiretls"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-rtls.{ZONE}" and rows[0]["tls_auth"] == "dane-ee", f"rows {rows}")
+        check([r["host"] for r in refused] == [f"mx-ee.{ZONE}"], f"refused {refused}")
+        check(only(new, "mx-rtls"), f"servers got {new}")
+        got = new["mx-rtls"][0]
+        check(got["tls"] is True and got["requiretls"] is True, f"the server got {got}")
+        mails = [x for x in err.splitlines() if x.startswith("C: MAIL FROM:")]
+        check(len(mails) == 1 and mails[0].endswith(" REQUIRETLS"), f"MAIL FROM lines: {mails}")
+    c.case("REQUIRETLS: the first MX lacks it, the second (DANE, REQUIRETLS) gets MAIL FROM "
+           "... REQUIRETLS", requiretls_delivered)
+
     def requiretls_unauthenticated():
         p, rows, refused, new, err = send_to(f"user@{INSECURE}", extra=["--requiretls"])
         check(p.returncode != 0, f"exit 0: {rows}")
@@ -442,7 +458,9 @@ def main():
         servers.append(unbound)
         sinks = {}
         for name, (ip, cert, tls) in HOSTS.items():
-            t = TlsSink(args.aiosmtpd_server, ip, port, certs, cert or "server",
+            script = os.path.join(HERE, "requiretls_server.py") if name == "mx-rtls" \
+                else args.aiosmtpd_server
+            t = TlsSink(script, ip, port, certs, cert or "server",
                         os.path.join(base, f"{name}.jsonl"))
             if not tls:
                 i = t.cmd.index("--tls-cert")
