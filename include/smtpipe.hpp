@@ -52,6 +52,8 @@
 #include "smtpipe/session/session_options.hpp"
 #include "smtpipe/session/timeouts.hpp"
 #include "smtpipe/session/tls_layer.hpp"
+#include "smtpipe/session/tls_peer_policy.hpp"
+#include "smtpipe/session/tlsa_record.hpp"
 #include "smtpipe/session/transcript.hpp"
 #include "smtpipe/session/transport.hpp"
 

@@ -26,6 +26,10 @@ class lazy_openssl_provider : public smtpipe::tls_provider {
     auto* p = get();
     return p ? p->wrap(socket, server_name) : nullptr;
   }
+  std::shared_ptr<smtpipe::tls_provider> for_peer(const smtpipe::tls_peer_policy& policy) override {
+    auto* p = get();
+    return p ? p->for_peer(policy) : nullptr;
+  }
 
  private:
   smtpipe::tls_provider* get() {

@@ -38,6 +38,9 @@ struct cli_options {
   bool server_given = false;
   // MX routing (a build with libunbound): without --server, or --server bound to an address.
   std::string dns_server, mx_port = "25", source_address;
+  std::string dns_trust_anchor;  // --dns-trust-anchor FILE; empty: the system's root key
+  std::string tls_level;         // --tls LEVEL (may, encrypt, dane...): per MX host when routed
+  bool requiretls = false;       // --requiretls (RFC 8689)
   bool routed = false;
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
@@ -102,6 +105,12 @@ constexpr std::pair<std::string_view, smtpipe::tls_mode> tls_modes[] = {
     {"opportunistic", smtpipe::tls_mode::opportunistic},
     {"required", smtpipe::tls_mode::required},
     {"implicit", smtpipe::tls_mode::implicit}};
+// Security levels (Postfix's names), with the session mode they need where no MX host is
+// involved (--server): dane and dane-only need routing.
+constexpr std::pair<std::string_view, smtpipe::tls_mode> tls_levels[] = {
+    {"may", smtpipe::tls_mode::opportunistic},  {"encrypt", smtpipe::tls_mode::required},
+    {"dane", smtpipe::tls_mode::opportunistic}, {"dane-only", smtpipe::tls_mode::required},
+    {"verify", smtpipe::tls_mode::required},    {"secure", smtpipe::tls_mode::required}};
 constexpr std::pair<std::string_view, smtpipe::tls_verify> verify_modes[] = {
     {"none", smtpipe::tls_verify::none},
     {"ca", smtpipe::tls_verify::ca},
@@ -232,6 +241,10 @@ inline std::optional<std::string> check_consistency(cli_options& o) {
     if (!o.source_address.empty()) (void)asio::ip::make_address(o.source_address, bad);
     if (bad) return "--source-address: '" + o.source_address + "' is not an IP address";
   }
+  if ((o.tls_level == "dane" || o.tls_level == "dane-only") && !o.routed)
+    return "--tls " + o.tls_level + " needs routing by MX (no --server, or with --source-address)";
+  if (!o.dns_trust_anchor.empty() && !o.routed)
+    return std::string("--dns-trust-anchor needs routing by MX");
   if (!tls_built && !o.tls_options_given.empty())
     return o.tls_options_given.front() +
            ": this program was built without OpenSSL, so without TLS (only --tls none)";

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smtpipe_cli {
 
@@ -89,8 +90,18 @@ inline std::string json_error(std::error_code ec) {
   return ec ? json_string(ec.message()) : std::string("null");
 }
 
-/// One object per recipient (and per copy), then one `{"session": ...}` object: how the
-/// session ended and what TLS it used.
+/// A host (address) routed delivery tried or skipped and did not deliver to: TLS security
+/// level or DANE not met, TLSA lookup failed, no connection, greeting refused...
+struct refused_host {
+  std::string domain, host, address, reason;
+};
+inline std::vector<refused_host>& refused_hosts() {
+  static std::vector<refused_host> hosts;
+  return hosts;
+}
+
+/// One object per recipient (and per copy), one `{"refused": ...}` per host routing left,
+/// then one `{"session": ...}` object: how the session ended and what TLS it used.
 inline void report_json(const cli_options& o, const smtpipe::session_result& r,
                         buffered_output& out) {
   for (std::size_t m = 0; m < r.messages.size(); ++m) {
@@ -101,11 +112,17 @@ inline void report_json(const cli_options& o, const smtpipe::session_result& r,
           << ",\"text\":" << json_string(rr.text) << ",\"state\":" << json_string(rr.state)
           << ",\"host\":" << (rr.host.empty() ? "null" : json_string(rr.host))
           << ",\"address\":" << (rr.host_address.empty() ? "null" : json_string(rr.host_address))
+          << ",\"tls_auth\":" << (rr.tls_auth.empty() ? "null" : json_string(rr.tls_auth))
           << ",\"class\":" << rr.bounce_class
           << ",\"class_name\":" << (rr.bounce_class ? json_string(rr.bounce_class_name) : "null")
           << "}\n";
     }
   }
+  for (const auto& h : refused_hosts())
+    out << "{\"refused\":{\"domain\":" << json_string(h.domain)
+        << ",\"host\":" << json_string(h.host)
+        << ",\"address\":" << (h.address.empty() ? "null" : json_string(h.address))
+        << ",\"reason\":" << json_string(h.reason) << "}}\n";
   const auto flag = [](bool b) { return b ? "true" : "false"; };
   const smtpipe::tls_status& tls = r.tls;
   out << "{\"session\":{\"server\":"
@@ -119,6 +136,7 @@ inline void report_json(const cli_options& o, const smtpipe::session_result& r,
       << ",\"verified\":" << flag(tls.verified)
       << ",\"verify_result\":" << json_string(tls.verify_result)
       << ",\"server_name\":" << json_string(tls.server_name)
+      << ",\"auth\":" << json_string(tls.active ? tls.authentication : "none")
       << ",\"fallback_reason\":" << json_error(r.tls_fallback_reason) << "}}}\n";
 }
 

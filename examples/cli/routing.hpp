@@ -4,6 +4,7 @@
 #define SMTPIPE_CLI_ROUTING_HPP
 
 #include "cli/options.hpp"
+#include "cli/report.hpp"
 
 #if SMTPIPE_SEND_ROUTING
 #include <smtpipe.hpp>
@@ -40,6 +41,8 @@ inline smtpipe::session_result send_routed(const cli_options& o,
                                            const std::vector<smtpipe::message>& messages) {
   smtpipe::resolver_options ro;
   ro.forwarder = o.dns_server;
+  if (o.dns_trust_anchor == "none") ro.dnssec = false;
+  else ro.trust_anchor_file = o.dns_trust_anchor;
   ro.timeout = std::chrono::milliseconds(
       static_cast<long long>(std::max(1000.0, 10000.0 * o.timeout_scale)));
   smtpipe::dns_resolver resolver(io.get_executor(), ro);
@@ -48,6 +51,7 @@ inline smtpipe::session_result send_routed(const cli_options& o,
   route.port = static_cast<std::uint16_t>(std::stoul(o.server_given ? o.port : o.mx_port));
   if (!o.source_address.empty()) route.source_address = asio::ip::make_address(o.source_address);
   if (o.server_given) route.relay_host = o.host;
+  if (!o.tls_level.empty()) route.tls_level = smtpipe::parse_tls_level(o.tls_level);
   routing_transcript notes;
   if (o.transcript) route.observer = &notes;
   smtpipe::routed_result routed;
@@ -64,6 +68,8 @@ inline smtpipe::session_result send_routed(const cli_options& o,
     if (d.error)
       std::cerr << "smtpipe-send: " << d.domain << ": "
                 << (d.route.text.empty() ? d.error.message() : d.route.text) << '\n';
+    for (const auto& t : d.tried)
+      if (!t.decided) refused_hosts().push_back({d.domain, t.host, t.address, t.reason});
     if (result.greeting.empty() && !d.session.greeting.empty()) result = std::move(d.session);
   }
   result.messages = std::move(routed.messages);

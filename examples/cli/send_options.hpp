@@ -36,6 +36,20 @@ inline std::vector<option_spec> send_option_table() {
          o.dns_server = v;
          return std::nullopt;
        }},
+      {{"--dns-trust-anchor"},
+       true,
+       [](cli_options& o, const std::string& v) -> result {
+         if (v.empty()) return std::string("needs a file (or none)");
+         o.dns_trust_anchor = v;
+         return std::nullopt;
+       }},
+      {{"--requiretls"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.requiretls = true;
+         o.tls_options_given.push_back("--requiretls");
+         return std::nullopt;
+       }},
       {{"--mx-port"},
        true,
        [](cli_options& o, const std::string& v) -> result {
@@ -134,8 +148,18 @@ inline std::vector<option_spec> send_option_table() {
       {{"--tls"},
        true,
        [](cli_options& o, const std::string& v) -> result {
-         if (!parse_choice(v, tls_modes, o.tls))
-           return std::string("needs none, opportunistic, required or implicit");
+         o.tls_level.clear();
+         if (!parse_choice(v, tls_modes, o.tls)) {
+           // A security level (docs/transport-security.md): may, encrypt, dane, dane-only,
+           // verify or secure; applied per MX host when routing.
+           if (!parse_choice(v, tls_levels, o.tls))
+             return std::string(
+                 "needs none, opportunistic, required or implicit, or a security level: may, "
+                 "encrypt, dane, dane-only, verify or secure");
+           o.tls_level = v;
+           o.verify =
+               v == "may" || v == "encrypt" ? smtpipe::tls_verify::none : smtpipe::tls_verify::host;
+         }
          if (o.tls != smtpipe::tls_mode::none) o.tls_options_given.push_back("--tls " + v);
          return std::nullopt;
        }},

@@ -185,6 +185,7 @@ inline smtpipe::message make_message(const cli_options& o, smtpipe::body_source 
   m.body = std::move(body);
   m.params.ret = o.ret;
   m.params.envid = o.envid;
+  m.params.requiretls = o.requiretls;
   m.params.body = o.body;
   return m;
 }

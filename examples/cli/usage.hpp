@@ -48,12 +48,19 @@ hosts (RFC 5321 §5.1); --json recipients then say which host and address took t
   --dns-server IP[:PORT]  the DNS server to ask (default: /etc/resolv.conf's)
   --mx-port PORT          the port of every MX host (default 25)
   --source-address ADDR   bind outgoing connections to ADDR (with --server too)
+  --dns-trust-anchor FILE DNSSEC trust anchor (DS/DNSKEY records; default: the system's
+                          root key; none: no validation); bogus answers never route mail
 
 TLS (needs a build with OpenSSL; without it only --tls none):
   --tls MODE              none, opportunistic (default: STARTTLS when offered; if it
                           fails, the message goes over a fresh plaintext connection),
                           required (STARTTLS or nothing is sent), implicit (TLS from the
-                          first byte, port 465)
+                          first byte, port 465), or a security level per MX host:
+                          may, encrypt, verify, secure, dane (DANE where the MX host
+                          publishes DNSSEC-signed TLSA records, else may), dane-only
+                          (docs/transport-security.md)
+  --requiretls            REQUIRETLS (RFC 8689): only over DANE- or PKIX-authenticated
+                          TLS to a server offering REQUIRETLS, else 5.7.30
   --tls-verify MODE       the server certificate: host (default: trusted chain and the
                           server's name), ca (trusted chain only), none (anything)
   --tls-name NAME         the name the certificate must carry and SNI sends (default: the

@@ -90,6 +90,11 @@ enum class errc {
   // Message content (RFC 6152, RFC 3030).
   eight_bit_not_supported,   ///< 8-bit body, server without 8BITMIME (permanent, 5.6.3).
   binarymime_not_supported,  ///< BODY=BINARYMIME needs CHUNKING and BINARYMIME (5.6.3).
+
+  // Authenticated transport between MTAs (RFC 7672, RFC 8689).
+  tlsa_lookup_failed,       ///< The TLSA lookup failed or was bogus: the host is not used (4.7.5).
+  dane_required,            ///< The TLS level needs DANE and the host has no usable TLSA (4.7.5).
+  requiretls_not_possible,  ///< REQUIRETLS and no authenticated TLS or no REQUIRETLS (5.7.30).
 };
 
 namespace detail {
@@ -156,6 +161,11 @@ class error_category_impl final : public std::error_category {
         return "BODY=BINARYMIME, but the server does not advertise CHUNKING and BINARYMIME";
       case errc::all_hosts_failed: return "no MX host could take the message";
       case errc::mail_loop: return "mail for the domain loops back to this host";
+      case errc::tlsa_lookup_failed: return "TLSA lookup failed or not DNSSEC-valid (DANE)";
+      case errc::dane_required:
+        return "the TLS level requires DANE and the host has no usable TLSA";
+      case errc::requiretls_not_possible:
+        return "REQUIRETLS: no authenticated TLS to a server supporting REQUIRETLS";
       case errc::invalid_bounce_rule: return "invalid bounce classification rule";
       case errc::unknown_bounce_class: return "unknown bounce class code";
       case errc::bounce_class_clash:

@@ -7,6 +7,7 @@
 #define SMTPIPE_ROUTING_HPP
 
 #include "smtpipe/routing/address_preference.hpp"
+#include "smtpipe/routing/default_trust_anchor.hpp"
 #include "smtpipe/routing/deliver_routed.hpp"
 #include "smtpipe/routing/dns_answer.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
@@ -14,6 +15,7 @@
 #include "smtpipe/routing/dns_type.hpp"
 #include "smtpipe/routing/domain_result.hpp"
 #include "smtpipe/routing/host_attempt.hpp"
+#include "smtpipe/routing/host_tls_plan.hpp"
 #include "smtpipe/routing/mx_host.hpp"
 #include "smtpipe/routing/mx_record.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
@@ -22,5 +24,6 @@
 #include "smtpipe/routing/route_options.hpp"
 #include "smtpipe/routing/routed_result.hpp"
 #include "smtpipe/routing/routing_observer.hpp"
+#include "smtpipe/routing/tls_level.hpp"
 
 #endif  // !SMTPIPE_ROUTING_HPP

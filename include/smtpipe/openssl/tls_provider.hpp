@@ -42,7 +42,15 @@ class openssl_provider final : public tls_provider {
 
   std::unique_ptr<tls_layer> wrap(asio::ip::tcp::socket& socket,
                                   std::string_view server_name) override {
-    return std::make_unique<openssl_layer>(context_, socket, std::string(server_name), verify_);
+    return std::make_unique<openssl_layer>(context_, socket, std::string(server_name), verify_,
+                                           policy_);
+  }
+
+  /// The same context (CAs, client certificate, protocols), the checks of `policy`.
+  std::shared_ptr<tls_provider> for_peer(const tls_peer_policy& policy) override {
+    auto p = std::make_shared<openssl_provider>(context_, policy.verify);
+    p->policy_ = std::make_shared<const tls_peer_policy>(policy);
+    return p;
   }
 
   asio::ssl::context& context() noexcept { return *context_; }
@@ -50,6 +58,7 @@ class openssl_provider final : public tls_provider {
  private:
   std::shared_ptr<asio::ssl::context> context_;
   tls_verify verify_;
+  std::shared_ptr<const tls_peer_policy> policy_;
 };
 
 /// Builds a provider from `settings`; a CA file, certificate or key that cannot be loaded, or
@@ -59,6 +68,8 @@ inline std::error_code make_openssl_provider(const tls_settings& settings,
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, settings.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // DANE (RFC 7671) for the connections whose peer policy carries TLSA records.
+  if (SSL_CTX_dane_enable(native) <= 0) return errc::tls_handshake_failed;
   std::error_code ec;
   if (settings.ca_file.empty() && settings.ca_dir.empty()) {
     context->set_default_verify_paths(ec);

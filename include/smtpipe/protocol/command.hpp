@@ -156,7 +156,9 @@ inline std::error_code append_mail_parameters(std::string& out, const mail_param
     out += " ENVID=";
     xtext_encode(p.envid, out);
   }
-  static constexpr std::string_view reserved[] = {"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID"};
+  if (p.requiretls) out += " REQUIRETLS";
+  static constexpr std::string_view reserved[] = {"SIZE", "BODY",  "SMTPUTF8",
+                                                  "RET",  "ENVID", "REQUIRETLS"};
   return append_extra(out, p.extra, reserved);
 }
 
@@ -238,7 +240,7 @@ inline std::error_code format_lhlo(std::string& out, std::string_view domain) {
 }
 
 /// `MAIL FROM:<reverse_path>` and its parameters, in the order SIZE, BODY, SMTPUTF8, RET, ENVID,
-/// then `p.extra`.
+/// REQUIRETLS, then `p.extra`.
 ///
 /// An empty `reverse_path` gives the null path `<>` (bounces). Otherwise the path must pass
 /// validate_mailbox(reverse_path, p.smtputf8), so a non-ASCII path without `p.smtputf8` is

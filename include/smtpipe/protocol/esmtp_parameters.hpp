@@ -40,7 +40,10 @@ struct mail_parameters {
   bool smtputf8 = false;                    ///< SMTPUTF8 (RFC 6531); required for a UTF-8 path.
   dsn_ret ret = dsn_ret::unspecified;       ///< RET= (RFC 3461).
   std::string envid;                        ///< ENVID= raw value; xtext-encoded on the wire.
-  std::vector<esmtp_parameter> extra;       ///< Anything else, after the above.
+  /// REQUIRETLS (RFC 8689): only over TLS authenticated by DANE or PKIX, to a server that
+  /// advertises REQUIRETLS; otherwise the message fails with 5.7.30 and nothing is sent.
+  bool requiretls = false;
+  std::vector<esmtp_parameter> extra;  ///< Anything else, after the above.
 };
 
 /// Parameters of RCPT TO, in the order they are sent (see format_rcpt_to()).

@@ -8,6 +8,7 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
+#include "smtpipe/routing/host_tls_plan.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
 
@@ -107,13 +108,16 @@ inline asio::awaitable<std::error_code> connect_from(asio::ip::tcp::socket& sock
 }
 
 /// True when the session decided nothing: every recipient is still transient, left by the
-/// greeting, EHLO/HELO, STARTTLS or AUTH (or never tried), and no message was refused by
-/// validation. Only then is the next address or MX host tried (RFC 5321 §5.1): a reply to
-/// MAIL, RCPT or DATA is this host's answer.
+/// greeting, EHLO/HELO, STARTTLS or AUTH (or never tried), or refused for REQUIRETLS, and no
+/// message was refused by validation. Only then is the next address or MX host tried (RFC 5321
+/// §5.1): a reply to MAIL, RCPT or DATA is this host's answer.
 inline bool nothing_decided(const session_result& r) {
   for (const auto& m : r.messages) {
-    if (m.error) return false;
+    // RFC 8689 §4.2.1: a host that cannot take a REQUIRETLS message (no authenticated TLS,
+    // no REQUIRETLS) is left like one that failed TLS; the last one's 5.7.30 stands.
+    if (m.error && m.error != errc::requiretls_not_possible) return false;
     for (const auto& rr : m.recipients) {
+      if (rr.error == errc::requiretls_not_possible) continue;
       if (rr.status != delivery_status::transient) return false;
       const std::string_view s = rr.state;
       if (!(s.empty() || s == "banner" || s == "ehlo" || s == "helo" || s == "starttls" ||
@@ -155,6 +159,7 @@ inline void session_results(routed_result& out, const domain_group& g, const dom
       rr = got.recipients[k];
       rr.host = d.host;
       rr.host_address = d.address;
+      rr.tls_auth = d.session.tls.active ? d.session.tls.authentication : "";
     }
   }
 }
@@ -189,6 +194,25 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       session_options here = options;
       // SNI and certificate name: the MX host, unless the caller named one.
       if (here.tls_server_name.empty()) here.tls_server_name = host.name;
+      // TLS security level (DANE, RFC 7672): decided per host before connecting.
+      if (const auto level = level_of(ropts, g.domain)) {
+        host_tls_plan plan =
+            co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
+        if (plan.refuse) {
+          attempt.error = plan.refuse;
+          attempt.reason = plan.reason;
+          last_error = plan.refuse;
+          route_note(ropts, g.domain, "not using " + host.name + ": " + plan.reason);
+          d.tried.push_back(std::move(attempt));
+          continue;
+        }
+        here.tls = plan.mode;
+        if (plan.provider) here.tls_provider = std::move(plan.provider);
+        if (plan.dane)
+          route_note(ropts, g.domain,
+                     host.name + ": usable TLSA records, TLS authenticated by DANE");
+        else if (!plan.reason.empty()) route_note(ropts, g.domain, host.name + ": " + plan.reason);
+      }
       asio::ip::tcp::socket socket(executor);
       route_note(ropts, g.domain,
                  "connecting to " + host.name + " [" + attempt.address +
@@ -263,6 +287,12 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
     d.route.status = {4, 4, 1};
     d.route.text = "no MX host of " + g.domain + " could be reached" +
                    (last_error ? ": " + last_error.message() : std::string());
+    if (last_error == errc::tlsa_lookup_failed || last_error == errc::dane_required) {
+      // As Postfix reports a TLSA lookup error or a DANE policy not met: 4.7.5.
+      d.route.status = {4, 7, 5};
+      d.route.text =
+          "no MX host of " + g.domain + " could be used securely: " + d.tried.back().reason;
+    }
   }
 }
 

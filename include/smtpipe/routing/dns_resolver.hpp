@@ -5,6 +5,7 @@
 
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
+#include "smtpipe/routing/default_trust_anchor.hpp"
 #include "smtpipe/routing/dns_answer.hpp"
 #include "smtpipe/routing/dns_type.hpp"
 #include "smtpipe/routing/resolver_options.hpp"
@@ -95,9 +96,17 @@ class dns_core : public std::enable_shared_from_this<dns_core> {
                               options.resolv_conf.empty() ? nullptr : options.resolv_conf.c_str()),
             "resolv.conf");
     }
-    if (!options.trust_anchor_file.empty())
-      check(ub_ctx_add_ta_file(ctx_, options.trust_anchor_file.c_str()),
-            "trust anchor " + options.trust_anchor_file);
+    const bool system_anchor = options.dnssec && options.trust_anchor_file.empty();
+    const std::string anchor = !options.dnssec ? std::string()
+                               : system_anchor ? default_trust_anchor_file()
+                                               : options.trust_anchor_file;
+    if (!anchor.empty()) {
+      // "test." (RFC 6761) is not in the public DNS: under the real root key its names are
+      // unsigned, not bogus (an anchor given for a test zone of its own overrides this).
+      if (system_anchor)
+        check(ub_ctx_set_option(ctx_, "domain-insecure:", "test."), "domain-insecure test.");
+      check(ub_ctx_add_ta_file(ctx_, anchor.c_str()), "trust anchor " + anchor);
+    }
     if (setup_) return;
     std::error_code ec;
     descriptor_.assign(ub_fd(ctx_), ec);

@@ -21,8 +21,11 @@ struct resolver_options {
   /// system's /etc/resolv.conf.
   std::string resolv_conf;
   /// A DNSSEC trust anchor file (zone-file format DS or DNSKEY records) for validation;
-  /// empty: no validation, every answer `insecure`.
+  /// empty: the system's root key (`default_trust_anchor_file()`), if one is installed.
   std::string trust_anchor_file;
+  /// Validate answers with DNSSEC (bogus ones are never used for routing); false: every
+  /// answer is `insecure`, whatever `trust_anchor_file` says.
+  bool dnssec = true;
   /// How long one lookup may take before it fails with `errc::dns_timeout`.
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
 };

@@ -6,6 +6,7 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/routing/address_preference.hpp"
 #include "smtpipe/routing/routing_observer.hpp"
+#include "smtpipe/routing/tls_level.hpp"
 
 #include <asio/ip/address.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace smtpipe {
@@ -39,6 +41,12 @@ struct route_options {
   /// host is the most preferred, the route fails with `errc::mail_loop` (5.4.6).
   std::vector<std::string> local_names;
   routing_observer* observer = nullptr;  ///< Not owned; may be null.
+  /// The TLS security level of every destination (docs/transport-security.md); unset: the
+  /// session options' `tls` mode and the provider's checks apply unchanged. Levels other than
+  /// `none` need `session_options::tls_provider`.
+  std::optional<smtpipe::tls_level> tls_level;
+  /// Levels of particular recipient domains (lower-case), before `tls_level`.
+  std::vector<std::pair<std::string, smtpipe::tls_level>> tls_levels;
 };
 
 }  // namespace smtpipe

@@ -49,6 +49,9 @@ struct recipient_result {
   std::error_code error;     ///< Set when an error, not a reply, decided (timeout, I/O...).
   std::string host;          ///< The host that decided (an MX host when routed); may be empty.
   std::string host_address;  ///< That host's IP address; empty when no connection decided.
+  /// How that connection's server was authenticated when it used TLS (routed delivery):
+  /// "dane-ee", "dane-ta", "pkix" or "none" (`tls_status::authentication`); empty without TLS.
+  std::string tls_auth;
   /// Momentum's bounce class of the failure (protocol/bounce_class.hpp), or a registered custom
   /// class; 0 when delivered. Set with `session_options::bounce_classifier`.
   int bounce_class = 0;

@@ -4,6 +4,7 @@
 #define SMTPIPE_SESSION_TLS_LAYER_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/session/tls_peer_policy.hpp"
 
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
@@ -35,6 +36,10 @@ struct tls_status {
   /// "ok" or OpenSSL's verification error text (under `none`: of the chain only).
   std::string verify_result;
   std::string server_name;  ///< SNI sent; empty for IP literals.
+  /// How the server was authenticated: "dane-ee" or "dane-ta" (a TLSA record of that usage
+  /// matched, RFC 7672), "pkix" (the chain leads to a trusted CA and the certificate names
+  /// the host), or "none" (encrypted only, or no TLS).
+  std::string authentication = "none";
 };
 
 /// An encrypted stream over a session's TCP socket. The session owns it once STARTTLS (or
@@ -62,6 +67,12 @@ class tls_provider {
   /// certificate under `tls_verify::host`, sent as SNI unless it is an IP literal).
   virtual std::unique_ptr<tls_layer> wrap(asio::ip::tcp::socket& socket,
                                           std::string_view server_name) = 0;
+  /// A provider whose layers authenticate a peer as `policy` says (DANE or PKIX with its
+  /// own names and checks), sharing this one's settings otherwise; null when unsupported.
+  virtual std::shared_ptr<tls_provider> for_peer(const tls_peer_policy& policy) {
+    (void)policy;
+    return nullptr;
+  }
 };
 
 }  // namespace smtpipe

@@ -54,8 +54,14 @@ struct builtin_steps {
   /// a parameter the server cannot take is an error and nothing is queued.
   static std::error_code queue_mail(session& s) {
     mail_parameters p;
-    if (auto ec = s.ledger_.mail_parameters(s.caps_, p)) return ec;
     const message& msg = s.ledger_.messages()[s.ledger_.current().message];
+    if (msg.params.requiretls) {
+      // RFC 8689 §4.2.1: TLS whose server certificate was authenticated (DANE or PKIX).
+      const tls_status& tls = s.io().tls();
+      if (!tls.active || !tls.verified || tls.authentication == "none")
+        return errc::requiretls_not_possible;
+    }
+    if (auto ec = s.ledger_.mail_parameters(s.caps_, p)) return ec;
     auto ec = s.queue(command_kind::mail, {&on_mail, nullptr, 0}, format_mail_from, msg.sender, p);
     if (!ec) s.ledger_.mail_queued();
     return ec;

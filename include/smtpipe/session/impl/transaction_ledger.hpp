@@ -68,6 +68,9 @@ SMTPIPE_DECL std::error_code transaction_ledger::mail_parameters(
     if (caps.eightbitmime()) p.body = body_type::eight_bit_mime;
     else if (!options_.eight_bit_as_is) return errc::eight_bit_not_supported;
   }
+  // RFC 8689 §4.2.1: REQUIRETLS only to a server that advertises it (after STARTTLS); the
+  // session checks that the TLS is authenticated (builtin_steps::queue_mail).
+  if (p.requiretls && !caps.has("REQUIRETLS")) return errc::requiretls_not_possible;
   if (!caps.dsn()) {  // DSN parameters are dropped, as Postfix does, when DSN is absent.
     p.ret = dsn_ret::unspecified;
     p.envid.clear();
@@ -168,6 +171,8 @@ SMTPIPE_DECL void transaction_ledger::decide(std::size_t m, std::size_t i, deliv
   // supported" (RFC 3463), as Momentum and KumoMTA report it.
   if (!r && (ec == errc::eight_bit_not_supported || ec == errc::binarymime_not_supported))
     rr.enhanced = enhanced_status{5, 6, 3};
+  // RFC 8689 §5: "REQUIRETLS support required".
+  if (!r && ec == errc::requiretls_not_possible) rr.enhanced = enhanced_status{5, 7, 30};
   rr.state_id = who.id;
   rr.state =
       who.id >= 0 && std::size_t(who.id) < names_.size() ? names_[std::size_t(who.id)] : who.name;

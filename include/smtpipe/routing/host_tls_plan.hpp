@@ -1,0 +1,153 @@
+// smtpipe/routing/host_tls_plan.hpp - What TLS a connection to one MX host needs: level, DANE.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef SMTPIPE_ROUTING_HOST_TLS_PLAN_HPP
+#define SMTPIPE_ROUTING_HOST_TLS_PLAN_HPP
+
+#include "smtpipe/config.hpp"
+#include "smtpipe/error.hpp"
+#include "smtpipe/routing/dns_resolver.hpp"
+#include "smtpipe/routing/mx_host.hpp"
+#include "smtpipe/routing/route.hpp"
+#include "smtpipe/routing/route_options.hpp"
+#include "smtpipe/routing/tls_level.hpp"
+#include "smtpipe/session/session_options.hpp"
+#include "smtpipe/session/tls_peer_policy.hpp"
+
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+SMTPIPE_COROUTINE_WARNINGS_BEGIN
+
+namespace smtpipe {
+
+/// How a routed connection to one MX host uses TLS, decided before connecting from the
+/// destination's `tls_level` and, for the DANE levels, the host's TLSA records.
+struct host_tls_plan {
+  tls_mode mode = tls_mode::none;  ///< The session's TLS mode for this host.
+  /// The provider with this host's checks (`tls_provider::for_peer`); null: the session's.
+  std::shared_ptr<tls_provider> provider;
+  /// Set when the host must not be used (nothing is sent to it): `errc::tlsa_lookup_failed`,
+  /// `errc::dane_required`, `errc::tls_not_available`; `reason` says why.
+  std::error_code refuse;
+  std::string reason;  ///< Also set when a DANE level found no DANE for the host: why.
+  bool dane = false;   ///< Usable TLSA records: the certificate is authenticated by DANE.
+};
+
+namespace detail {
+
+/// The level of `domain`: its own entry in `o.tls_levels`, else `o.tls_level`.
+inline std::optional<tls_level> level_of(const route_options& o, std::string_view domain) {
+  for (const auto& [d, l] : o.tls_levels)
+    if (d == domain) return l;
+  return o.tls_level;
+}
+
+inline host_tls_plan plan_with(tls_mode mode, tls_verify verify, std::vector<std::string> names,
+                               const session_options& s) {
+  host_tls_plan p;
+  p.mode = mode;
+  if (mode == tls_mode::none) return p;
+  tls_peer_policy policy;
+  policy.verify = verify;
+  policy.names = std::move(names);
+  if (s.tls_provider) p.provider = s.tls_provider->for_peer(policy);
+  if (!p.provider) {
+    p.refuse = make_error_code(errc::tls_not_available);
+    p.reason = "the TLS provider cannot apply per-host certificate checks";
+  }
+  return p;
+}
+
+/// RFC 7672 §2.2: DANE applies when the MX RRset and the host's address records are secure;
+/// then the TLSA records of `_PORT._tcp.HOST` decide. `port` is the SMTP port used (25 in
+/// production; a test port gives its own label).
+inline asio::awaitable<host_tls_plan> plan_host_tls(dns_resolver& resolver, tls_level level,
+                                                    const route& r, const mx_host& host,
+                                                    std::uint16_t port, const session_options& s) {
+  switch (level) {
+    case tls_level::none: co_return plan_with(tls_mode::none, tls_verify::none, {}, s);
+    case tls_level::may:
+      co_return plan_with(tls_mode::opportunistic, tls_verify::none, {host.name}, s);
+    case tls_level::encrypt:
+      co_return plan_with(tls_mode::required, tls_verify::none, {host.name}, s);
+    case tls_level::verify:
+      co_return plan_with(tls_mode::required, tls_verify::host, {host.name}, s);
+    case tls_level::secure:
+      co_return plan_with(tls_mode::required, tls_verify::host, {r.domain, "." + r.domain}, s);
+    case tls_level::dane:
+    case tls_level::dane_only: break;
+  }
+  const bool only = level == tls_level::dane_only;
+  auto without_dane = [&](std::string why) {
+    if (!only) {
+      host_tls_plan p = plan_with(tls_mode::opportunistic, tls_verify::none, {host.name}, s);
+      if (!p.refuse) p.reason = "no DANE (" + why + "): opportunistic TLS";
+      return p;
+    }
+    host_tls_plan p;
+    p.refuse = make_error_code(errc::dane_required);
+    p.reason = std::move(why);
+    return p;
+  };
+  if (r.security != dns_security::secure)
+    co_return without_dane("the MX records of " + r.domain + " are not DNSSEC-signed");
+  if (host.security != dns_security::secure)
+    co_return without_dane("the addresses of " + host.name + " are not DNSSEC-signed");
+  const std::string owner = "_" + std::to_string(port) + "._tcp." + host.name;
+  std::pair<std::error_code, dns_answer> outcome = co_await resolver.query(owner, dns_type::tlsa);
+  const std::error_code ec = outcome.first;
+  const dns_answer& answer = outcome.second;
+  host_tls_plan failed;
+  failed.refuse = make_error_code(errc::tlsa_lookup_failed);
+  if (ec) {
+    failed.reason = "TLSA lookup for " + owner + ": " + ec.message();
+    co_return failed;
+  }
+  if (answer.security == dns_security::bogus) {
+    failed.reason = "TLSA lookup for " + owner + ": DNSSEC bogus" +
+                    (answer.why_bogus.empty() ? "" : ": " + answer.why_bogus);
+    co_return failed;
+  }
+  if (answer.rcode != 0 && !answer.nxdomain) {
+    failed.reason =
+        "TLSA lookup for " + owner + " failed (rcode " + std::to_string(answer.rcode) + ")";
+    co_return failed;
+  }
+  if (!answer.has_data()) co_return without_dane(host.name + " publishes no TLSA record");
+  if (answer.security != dns_security::secure)
+    co_return without_dane("the TLSA records of " + host.name + " are not DNSSEC-signed");
+  tls_peer_policy policy;
+  policy.verify = tls_verify::none;
+  policy.names = {host.name};
+  policy.tlsa_base = host.name;
+  for (const auto& rdata : answer.records)
+    if (auto t = parse_tlsa_record(rdata); t && t->usable_for_smtp())
+      policy.tlsa.push_back(std::move(*t));
+  // RFC 7672 §3.1.3: PKIX-TA(0) and PKIX-EE(1) records are unusable for SMTP; a host with
+  // only unusable records gets opportunistic TLS as if it had none (§2.2).
+  if (policy.tlsa.empty()) co_return without_dane(host.name + " has no usable TLSA record");
+  host_tls_plan p;
+  p.mode = tls_mode::required;
+  p.dane = true;
+  if (s.tls_provider) p.provider = s.tls_provider->for_peer(policy);
+  if (!p.provider) {
+    p.refuse = make_error_code(errc::tls_not_available);
+    p.reason = "the TLS provider does not support DANE";
+  }
+  co_return p;
+}
+
+}  // namespace detail
+}  // namespace smtpipe
+
+SMTPIPE_COROUTINE_WARNINGS_END
+
+#endif  // !SMTPIPE_ROUTING_HOST_TLS_PLAN_HPP

@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""DANE (RFC 7672), DNSSEC and REQUIRETLS (RFC 8689) end to end on loopback, through
+smtpipe-send:
+
+    dane_env.py --send PATH/smtpipe-send --aiosmtpd-server tests/interop/aiosmtpd_server.py \
+                --make-certs tests/tls/make_certs.sh
+
+At setup the test makes the certificates (the test PKI of make_certs.sh, plus an MX
+certificate for mx-ta signed by its CA), computes the TLSA records from them with openssl,
+generates a DNSSEC key pair with ldns-keygen, signs the zone dane.test. with ldns-signzone and
+then tampers with two of its RRsets (their signatures no longer verify), and serves it, with
+the unsigned zone insecure.test., from an unbound it starts (auth-zone). smtpipe-send
+validates with --dns-trust-anchor set to the zone's key (the test trust anchor). aiosmtpd
+servers (STARTTLS) listen on 127.0.0.21-30, all on one port P; the TLSA records are at
+_P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from it).
+
+    ee        MX mx-ee       TLSA 3 1 1 (key of a cert of an unknown CA, CN localhost) -> dane-ee
+    ta        MX mx-ta       TLSA 2 0 1 (the test CA; leaf names mx-ta.dane.test)      -> dane-ta
+    mismatch  MX 5 mx-bad    TLSA 3 1 1 (some other key)  MX 10 mx-ee  -> mx-bad refused, mx-ee
+    two       MX 5 mx-ee, MX 10 mx-ta                   -> REQUIRETLS: both tried, then 5.7.30
+    unusable  MX mx-pkix     TLSA 1 1 1 and 0 0 1 only (unusable for SMTP) -> opportunistic TLS
+    tamper    MX mx-tamper   TLSA tampered after signing (bogus) -> transient, nothing sent
+    bogus     MX tampered after signing (bogus)             -> transient, nothing sent
+    plain     MX mx-plain    TLSA 3 1 1, no STARTTLS offered -> refused, nothing sent
+    expired   MX mx-exp      TLSA 3 0 2 (an expired certificate, SHA2-512) -> dane-ee
+    rtls      MX 5 mx-ee, MX 10 mx-rtls (127.0.0.30, requiretls_server.py: offers REQUIRETLS)
+    taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
+                                                            -> refused for the name
+    insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
+
+Everything listens on 127.0.0.0/8 only and is stopped at the end, whatever happens.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "pylib"))
+sys.path.insert(0, HERE)
+from loopback_servers import SBIN_PATH, ServerUnavailable, read_text, stop_process, wait_until  # noqa: E402
+from routing_env import Checks, TlsSink, check, closed_udp_port  # noqa: E402
+
+ZONE = "dane.test"
+INSECURE = "insecure.test"
+# name: (address, certificate file stem, STARTTLS offered)
+HOSTS = {
+    "mx-ee": ("127.0.0.21", "untrusted", True),
+    "mx-ta": ("127.0.0.22", "mx-ta-chain", True),
+    "mx-bad": ("127.0.0.23", "server", True),
+    "mx-pkix": ("127.0.0.24", "server", True),
+    "mx-tamper": ("127.0.0.25", "server", True),
+    "mx-ins": ("127.0.0.26", "server", True),
+    "mx-plain": ("127.0.0.27", None, False),
+    "mx-exp": ("127.0.0.28", "expired", True),
+    "mx-taname": ("127.0.0.29", "server-chain", True),
+    "mx-rtls": ("127.0.0.30", "untrusted", True),  # requiretls_server.py: offers REQUIRETLS
+}
+
+
+def openssl(*args, data=None):
+    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
+
+
+def cert_der(path):
+    return openssl("x509", "-in", path, "-outform", "DER")
+
+
+def spki_der(path):
+    pem = openssl("x509", "-in", path, "-pubkey", "-noout")
+    return openssl("pkey", "-pubin", "-outform", "DER", data=pem)
+
+
+def make_certs(make_certs_sh, certs):
+    mk = subprocess.run(["bash", make_certs_sh, certs], capture_output=True, text=True, timeout=60)
+    if mk.returncode != 0:
+        raise ServerUnavailable(f"make_certs.sh: {mk.stderr[-1000:]}")
+    # mx-ta: a leaf of the test CA naming the MX host, served with the CA (DANE-TA needs the
+    # trust anchor in the chain the server presents, RFC 7671 §5.2.2).
+    ext = os.path.join(certs, "mx-ta.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:mx-ta.{ZONE}\n")
+    key, csr, crt = (os.path.join(certs, f"mx-ta.{x}") for x in ("key", "csr", "crt"))
+    env = dict(os.environ, OPENSSL_CONF="/dev/null")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", key], check=True, capture_output=True, env=env)
+    subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN=mx-ta.{ZONE}", "-out", csr],
+                   check=True, capture_output=True, env=env)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.crt"),
+                    "-CAkey", os.path.join(certs, "ca.key"), "-days", "30", "-sha256",
+                    "-set_serial", "7001", "-extfile", ext, "-out", crt],
+                   check=True, capture_output=True, env=env)
+    with open(os.path.join(certs, "mx-ta-chain.crt"), "w") as out:
+        out.write(read_text(crt) + read_text(os.path.join(certs, "ca.crt")))
+    shutil.copy(key, os.path.join(certs, "mx-ta-chain.key"))
+    # server-chain: the test PKI's server certificate (names localhost) with its CA.
+    with open(os.path.join(certs, "server-chain.crt"), "w") as out:
+        out.write(read_text(os.path.join(certs, "server.crt")) + read_text(os.path.join(certs, "ca.crt")))
+    shutil.copy(os.path.join(certs, "server.key"), os.path.join(certs, "server-chain.key"))
+
+
+def tlsa(usage, selector, matching, der):
+    data = der if matching == 0 else hashlib.sha256(der).digest() if matching == 1 \
+        else hashlib.sha512(der).digest()
+    return f"TLSA {usage} {selector} {matching} {data.hex()}"
+
+
+def zones(base, certs, port):
+    """Writes dane.test (signed, then tampered) and insecure.test; returns the anchor file."""
+    c = lambda n: os.path.join(certs, f"{n}.crt")  # noqa: E731
+    owner = lambda h, z=ZONE: f"_{port}._tcp.{h}.{z}."  # noqa: E731
+    rr = [f"{ZONE}. 3600 IN SOA ns.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 300",
+          f"{ZONE}. 3600 IN NS ns.{ZONE}.", f"ns.{ZONE}. 3600 IN A 127.0.0.1"]
+    for name, (ip, _, _) in HOSTS.items():
+        if name != "mx-ins":
+            rr.append(f"{name}.{ZONE}. 3600 IN A {ip}")
+    mx = {"ee": ["10 mx-ee"], "ta": ["10 mx-ta"], "mismatch": ["5 mx-bad", "10 mx-ee"],
+          "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
+          "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
+          "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"]}
+    for d, targets in mx.items():
+        for t in targets:
+            rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
+    rr += [f"{owner('mx-ee')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}",
+           f"{owner('mx-ta')} 3600 IN {tlsa(2, 0, 1, cert_der(c('ca')))}",
+           f"{owner('mx-bad')} 3600 IN {tlsa(3, 1, 1, spki_der(c('wronghost')))}",
+           f"{owner('mx-pkix')} 3600 IN {tlsa(1, 1, 1, spki_der(c('server')))}",
+           f"{owner('mx-pkix')} 3600 IN {tlsa(0, 0, 1, cert_der(c('ca')))}",
+           f"{owner('mx-tamper')} 3600 IN {tlsa(3, 1, 1, spki_der(c('selfsigned')))}",
+           f"{owner('mx-plain')} 3600 IN {tlsa(3, 1, 1, spki_der(c('server')))}",
+           f"{owner('mx-exp')} 3600 IN {tlsa(3, 0, 2, cert_der(c('expired')))}",
+           f"{owner('mx-taname')} 3600 IN {tlsa(2, 1, 1, spki_der(c('ca')))}",
+           f"{owner('mx-rtls')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}"]
+    zdir = os.path.join(base, "zones")
+    os.makedirs(zdir)
+    zfile = os.path.join(zdir, ZONE)
+    with open(zfile, "w") as f:
+        f.write("\n".join(rr) + "\n")
+    keygen = shutil.which("ldns-keygen")
+    sign = shutil.which("ldns-signzone")
+    if not keygen or not sign:
+        raise ServerUnavailable("ldns-keygen/ldns-signzone not found: install ldnsutils")
+    ksk = subprocess.run([keygen, "-a", "ECDSAP256SHA256", "-k", f"{ZONE}."], cwd=zdir,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    zsk = subprocess.run([keygen, "-a", "ECDSAP256SHA256", f"{ZONE}."], cwd=zdir,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([sign, "-n", zfile, ksk, zsk], cwd=zdir, capture_output=True, text=True,
+                   check=True)
+    signed = read_text(zfile + ".signed")
+    # Tampering after signing: the TLSA of mx-tamper gets another digest, the MX of
+    # bogus.dane.test another target; their RRSIGs stay, and no longer verify.
+    digest = hashlib.sha256(spki_der(c("selfsigned"))).hexdigest()
+    tampered = re.sub(digest, "00" * 32, signed, flags=re.I)
+    tampered, n = re.subn(rf"^(bogus\.{ZONE}\.\s+\d+\s+IN\s+MX\s+10\s+)mx-ee\.", r"\1mx-pkix.",
+                          tampered, flags=re.M)
+    check(tampered.count("00" * 32) == 1 and n == 1, "the signed zone could not be tampered with")
+    with open(zfile + ".signed", "w") as f:
+        f.write(tampered)
+    anchor = os.path.join(zdir, "anchor.key")
+    shutil.copy(os.path.join(zdir, ksk + ".key"), anchor)
+    ins = [f"{INSECURE}. 3600 IN SOA ns.{INSECURE}. hostmaster.{INSECURE}. 1 3600 600 86400 300",
+           f"{INSECURE}. 3600 IN NS ns.{INSECURE}.", f"ns.{INSECURE}. 3600 IN A 127.0.0.1",
+           f"{INSECURE}. 3600 IN MX 10 mx-ins.{INSECURE}.",
+           f"mx-ins.{INSECURE}. 3600 IN A {HOSTS['mx-ins'][0]}",
+           f"{owner('mx-ins', INSECURE)} 3600 IN {tlsa(3, 1, 1, spki_der(c('wronghost')))}"]
+    with open(os.path.join(zdir, INSECURE), "w") as f:
+        f.write("\n".join(ins) + "\n")
+    return zfile + ".signed", os.path.join(zdir, INSECURE), anchor
+
+
+class AuthUnbound:
+    """unbound answering dane.test. and insecure.test. from zone files (auth-zone)."""
+
+    def __init__(self, base, signed, insecure):
+        self.base, self.signed, self.insecure = base, signed, insecure
+        self.port = closed_udp_port()
+        self.proc = None
+
+    def start(self):
+        tool = shutil.which("unbound", path=SBIN_PATH)
+        if not tool:
+            raise ServerUnavailable("unbound not found (scripts/install-deps.sh)")
+        conf = os.path.join(self.base, "unbound.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+  interface: 127.0.0.1@{self.port}
+  port: {self.port}
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "{self.base}"
+  pidfile: "{self.base}/unbound.pid"
+  use-syslog: no
+  logfile: "{self.base}/unbound.log"
+  verbosity: 1
+  module-config: "iterator"
+  local-zone: "." refuse
+  local-zone: "{ZONE}." transparent
+  local-zone: "{INSECURE}." transparent
+remote-control:
+  control-enable: no
+auth-zone:
+  name: "{ZONE}."
+  zonefile: "{self.signed}"
+  for-downstream: yes
+  for-upstream: no
+auth-zone:
+  name: "{INSECURE}."
+  zonefile: "{self.insecure}"
+  for-downstream: yes
+  for-upstream: no
+""")
+        chk = subprocess.run([shutil.which("unbound-checkconf", path=SBIN_PATH), conf],
+                             capture_output=True, text=True)
+        if chk.returncode != 0:
+            raise ServerUnavailable(f"unbound-checkconf: {chk.stdout}{chk.stderr}")
+        self.proc = subprocess.Popen([tool, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def answers():
+            if self.proc.poll() is not None:
+                return True
+            q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x05mx-ee\x04dane\x04test\x00\x00\x01\x00\x01")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.3)
+                try:
+                    s.sendto(q, ("127.0.0.1", self.port))
+                    reply = s.recv(512)
+                    return len(reply) > 12 and (reply[3] & 0x0f) == 0 and reply[7] > 0
+                except OSError:
+                    return False
+        if not wait_until(answers, 15) or self.proc.poll() is not None:
+            raise ServerUnavailable("unbound did not start: " +
+                                    read_text(os.path.join(self.base, "unbound.log"))[-2000:])
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+def free_port_on(hosts):
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+        ok = True
+        for h in hosts:
+            with socket.socket() as s:
+                try:
+                    s.bind((h, port))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+    raise ServerUnavailable("no port free on every test address")
+
+
+def e2e(send, dns, port, anchor, sinks, certs):
+    c = Checks()
+    message = b"Subject: dane\r\n\r\nauthenticated by DANE\r\n"
+    base = [send, "--dns-server", dns, "--mx-port", str(port), "--dns-trust-anchor", anchor,
+            "--json", "--timeout-scale", "0.1", "-f", "sender@example.org",
+            "--helo", "client.example.org"]
+
+    def counts():
+        return {n: len(s.messages()) for n, s in sinks.items()}
+
+    def send_to(rcpt, tls="dane", extra=()):
+        before = counts()
+        p = subprocess.run(base + ["--tls", tls, "--transcript"] + list(extra) + [rcpt],
+                           input=message, capture_output=True, timeout=60)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        rows = [o for o in out if "rcpt" in o]
+        refused = [o["refused"] for o in out if "refused" in o]
+        new = {n: sinks[n].messages()[before[n]:] for n in sinks}
+        return p, rows, refused, new, p.stderr.decode(errors="replace")
+
+    def only(new, name):
+        return all(not v for n, v in new.items() if n != name) and len(new[name]) == 1
+
+    def delivered(domain, host, auth):
+        def fn():
+            p, rows, refused, new, err = send_to(f"user@{domain}")
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            check(rows[0]["status"] == "delivered" and rows[0]["host"] == f"{host}.{ZONE}",
+                  f"rows {rows}\n{err}")
+            check(rows[0]["tls_auth"] == auth, f"tls_auth {rows[0]}")
+            check(only(new, host) and new[host][0]["tls"] is True, f"servers got {new}")
+        return fn
+    c.case("DANE-EE: the key matches; unknown CA and wrong name ignored",
+           delivered(f"ee.{ZONE}", "mx-ee", "dane-ee"))
+    c.case("DANE-TA: the chain leads to the TLSA's CA, the leaf names the MX host",
+           delivered(f"ta.{ZONE}", "mx-ta", "dane-ta"))
+    c.case("DANE-EE (3 0 2): an expired certificate is accepted (RFC 7672 §3.1.1)",
+           delivered(f"expired.{ZONE}", "mx-exp", "dane-ee"))
+
+    def mismatch():
+        p, rows, refused, new, err = send_to(f"user@mismatch.{ZONE}")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-ee.{ZONE}" and rows[0]["tls_auth"] == "dane-ee", f"rows {rows}")
+        check(any(r["host"] == f"mx-bad.{ZONE}" for r in refused), f"refused {refused}")
+        check(only(new, "mx-ee"), f"servers got {new}")
+    c.case("TLSA mismatch: that MX refused as a TLS failure, the next MX used", mismatch)
+
+    def unusable():
+        p, rows, refused, new, err = send_to(f"user@unusable.{ZONE}")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-pkix.{ZONE}" and rows[0]["tls_auth"] == "none", f"rows {rows}")
+        check(only(new, "mx-pkix") and new["mx-pkix"][0]["tls"] is True, f"servers got {new}")
+        check("no usable TLSA" in err, f"no note: {err}")
+    c.case("only PKIX-TA/PKIX-EE TLSA: unusable, opportunistic TLS", unusable)
+
+    def ta_wrong_name():
+        p, rows, refused, new, err = send_to(f"user@taname.{ZONE}")
+        check(p.returncode != 0 and rows[0]["status"] == "transient", f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check(refused and refused[0]["host"] == f"mx-taname.{ZONE}", f"refused {refused}")
+        check("hostname mismatch" in refused[0]["reason"], f"not for the name: {refused}")
+        check("MAIL FROM" not in err, f"a MAIL FROM was sent: {err}")
+    c.case("DANE-TA (2 1 1) matches the CA but the leaf does not name the MX host: refused",
+           ta_wrong_name)
+
+    def dane_only_unusable():
+        p, rows, refused, new, err = send_to(f"user@unusable.{ZONE}", tls="dane-only")
+        check(p.returncode != 0 and rows[0]["status"] == "transient", f"rows {rows}")
+        check(rows[0]["enhanced"] == "4.7.5", f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check(refused and "no usable TLSA" in refused[0]["reason"], f"refused {refused}")
+    c.case("dane-only and no usable TLSA: nothing sent, transient", dane_only_unusable)
+
+    def nothing_sent(domain, why, enhanced):
+        def fn():
+            p, rows, refused, new, err = send_to(f"user@{domain}")
+            check(p.returncode != 0, f"exit 0: {rows}")
+            check(rows[0]["status"] == "transient", f"rows {rows}")
+            check(rows[0]["enhanced"] == enhanced, f"rows {rows}")
+            check(all(not v for v in new.values()), f"servers got {new}")
+            check(why in err or any(why in r["reason"] for r in refused) or why in rows[0]["text"],
+                  f"no '{why}' in: {err} {refused} {rows}")
+            check("MAIL FROM" not in err, f"a MAIL FROM was sent:\n{err}")
+        return fn
+    c.case("TLSA RRset bogus (tampered): transient, nothing sent",
+           nothing_sent(f"tamper.{ZONE}", "bogus", "4.7.5"))
+    c.case("MX RRset bogus (tampered): transient, no connection",
+           nothing_sent(f"bogus.{ZONE}", "bogus", "4.7.5"))
+    c.case("usable TLSA, server without STARTTLS: nothing sent in plaintext",
+           nothing_sent(f"plain.{ZONE}", "STARTTLS", None))
+
+    def insecure():
+        p, rows, refused, new, err = send_to(f"user@{INSECURE}")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-ins.{INSECURE}" and rows[0]["tls_auth"] == "none", f"rows {rows}")
+        check(only(new, "mx-ins") and new["mx-ins"][0]["tls"] is True, f"servers got {new}")
+    c.case("insecure (unsigned) zone: TLSA ignored, no DANE", insecure)
+
+    def without_anchor():
+        # The same signed zone without its anchor: insecure, so no DANE (the mismatching MX
+        # is then used with opportunistic TLS).
+        args = [a for a in base if a not in ("--dns-trust-anchor", anchor)]
+        before = counts()
+        p = subprocess.run(args + ["--tls", "dane", f"user@mismatch.{ZONE}"], input=message,
+                           capture_output=True, timeout=60)
+        rows = [json.loads(x) for x in p.stdout.decode().splitlines() if '"rcpt"' in x]
+        check(p.returncode == 0 and rows[0]["host"] == f"mx-bad.{ZONE}", f"rows {rows}")
+        check(len(sinks["mx-bad"].messages()) == before["mx-bad"] + 1, "mx-bad got nothing")
+    c.case("no trust anchor for the zone: not validated, no DANE", without_anchor)
+
+    def level(domain, tls, host, auth, ca=True):
+        def fn():
+            extra = ["--ca-file", os.path.join(certs, "ca.crt")] if ca else []
+            p, rows, refused, new, err = send_to(f"user@{domain}", tls=tls, extra=extra)
+            if host is None:
+                check(p.returncode != 0 and rows[0]["status"] == "transient", f"rows {rows}")
+                check(all(not v for v in new.values()), f"servers got {new}")
+                check(refused, f"no refused host: {rows}")
+                return
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            check(rows[0]["host"].startswith(host) and rows[0]["tls_auth"] == auth, f"rows {rows}")
+            check(only(new, host) and new[host][0]["tls"] is True, f"servers got {new}")
+        return fn
+    c.case("level verify: trusted chain naming the MX host (pkix)",
+           level(f"ta.{ZONE}", "verify", "mx-ta", "pkix"))
+    c.case("level verify: certificate not naming the MX host: refused, nothing sent",
+           level(INSECURE, "verify", None, None))
+    c.case("level secure: certificate names the MX host, not the domain: refused",
+           level(f"ta.{ZONE}", "secure", None, None))
+    c.case("level encrypt: TLS with any certificate (none)",
+           level(f"ee.{ZONE}", "encrypt", "mx-ee", "none", ca=False))
+
+    def requiretls():
+        p, rows, refused, new, err = send_to(f"user@two.{ZONE}", extra=["--requiretls"])
+        check(p.returncode != 0, f"exit 0: {rows}")
+        check(rows[0]["status"] == "permanent" and rows[0]["enhanced"] == "5.7.30", f"rows {rows}")
+        # Both MX hosts were tried (RFC 8689 §4.2.1), over DANE-authenticated TLS.
+        check([r["host"] for r in refused] == [f"mx-ee.{ZONE}", f"mx-ta.{ZONE}"], f"refused {refused}")
+        check(rows[0]["host"] == f"mx-ta.{ZONE}", f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check("MAIL FROM" not in err, f"a MAIL FROM was sent: {err}")
+    c.case("REQUIRETLS, two DANE-authenticated MX hosts without REQUIRETLS: both tried, 5.7.30, "
+           "nothing sent",
+           requiretls)
+
+    def requiretls_delivered():
+        p, rows, refused, new, err = send_to(f"user@rtls.{ZONE}", extra=["--requiretls"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-rtls.{ZONE}" and rows[0]["tls_auth"] == "dane-ee", f"rows {rows}")
+        check([r["host"] for r in refused] == [f"mx-ee.{ZONE}"], f"refused {refused}")
+        check(only(new, "mx-rtls"), f"servers got {new}")
+        got = new["mx-rtls"][0]
+        check(got["tls"] is True and got["requiretls"] is True, f"the server got {got}")
+        mails = [x for x in err.splitlines() if x.startswith("C: MAIL FROM:")]
+        check(len(mails) == 1 and mails[0].endswith(" REQUIRETLS"), f"MAIL FROM lines: {mails}")
+    c.case("REQUIRETLS: the first MX lacks it, the second (DANE, REQUIRETLS) gets MAIL FROM "
+           "... REQUIRETLS", requiretls_delivered)
+
+    def requiretls_unauthenticated():
+        p, rows, refused, new, err = send_to(f"user@{INSECURE}", extra=["--requiretls"])
+        check(p.returncode != 0, f"exit 0: {rows}")
+        check(rows[0]["status"] == "permanent" and rows[0]["enhanced"] == "5.7.30", f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check("STARTTLS" in err and "MAIL FROM" not in err, f"transcript: {err}")
+    c.case("REQUIRETLS over unauthenticated (opportunistic) TLS: 5.7.30, no MAIL FROM",
+           requiretls_unauthenticated)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return c.failed == 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--send", required=True)
+    ap.add_argument("--aiosmtpd-server", required=True)
+    ap.add_argument("--make-certs", required=True)
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--only-requiretls", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    base = tempfile.mkdtemp(prefix="smtpipe-dane-")
+    os.chmod(base, 0o755)
+    servers = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    ok = False
+    start = time.monotonic()
+    try:
+        certs = os.path.join(base, "certs")
+        make_certs(args.make_certs, certs)
+        port = free_port_on([ip for ip, _, _ in HOSTS.values()])
+        signed, insecure, anchor = zones(base, certs, port)
+        unbound = AuthUnbound(base, signed, insecure)
+        servers.append(unbound)
+        sinks = {}
+        for name, (ip, cert, tls) in HOSTS.items():
+            script = os.path.join(HERE, "requiretls_server.py") if name == "mx-rtls" \
+                else args.aiosmtpd_server
+            t = TlsSink(script, ip, port, certs, cert or "server",
+                        os.path.join(base, f"{name}.jsonl"))
+            if not tls:
+                i = t.cmd.index("--tls-cert")
+                del t.cmd[i:i + 4]
+            t.start()
+            servers.append(t)
+            sinks[name] = t
+        unbound.start()
+        print(f"setup {time.monotonic() - start:.2f}s")
+        ok = e2e(args.send, f"127.0.0.1@{unbound.port}", port, anchor, sinks, certs)
+    except (ServerUnavailable, subprocess.CalledProcessError) as e:
+        print(f"FAIL: setup: {e}")
+    finally:
+        for s in reversed(servers):
+            s.stop()
+        if args.keep:
+            print(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    print(f"total {time.monotonic() - start:.2f}s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
