@@ -13,13 +13,13 @@
 #error "smtpipe/impl/src.hpp is for builds with SMTPIPE_SEPARATE_COMPILATION defined"
 #endif
 
-#include "smtpipe/session/impl/session.hpp"
-#include "smtpipe/session/impl/session_control.hpp"
-#include "smtpipe/session/impl/transaction_ledger.hpp"
 #include "smtpipe/client/impl/deliver.hpp"
 #include "smtpipe/sasl/impl/login.hpp"
 #include "smtpipe/sasl/impl/plain.hpp"
 #include "smtpipe/sasl/impl/xoauth2.hpp"
+#include "smtpipe/session/impl/session.hpp"
+#include "smtpipe/session/impl/session_control.hpp"
+#include "smtpipe/session/impl/transaction_ledger.hpp"
 #include "smtpipe/states/impl/auth.hpp"
 #include "smtpipe/states/impl/banner.hpp"
 #include "smtpipe/states/impl/data.hpp"
