@@ -38,6 +38,9 @@ struct cli_options {
   bool server_given = false;
   // MX routing (a build with libunbound): without --server, or --server bound to an address.
   std::string dns_server, mx_port = "25", source_address;
+  // MTA-STS (RFC 8461, on by default when routing by MX) and TLSRPT data (RFC 8460).
+  bool mta_sts = true;
+  std::string mta_sts_port = "443", tlsrpt_file;
   bool routed = false;
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
@@ -228,6 +231,8 @@ inline std::optional<std::string> check_consistency(cli_options& o) {
     unsigned port = 0;
     if (!parse_number(o.mx_port, port) || port == 0 || port > 65535)
       return "--mx-port: bad port '" + o.mx_port + "'";
+    if (!parse_number(o.mta_sts_port, port) || port == 0 || port > 65535)
+      return "--mta-sts-port: bad port '" + o.mta_sts_port + "'";
     std::error_code bad;
     if (!o.source_address.empty()) (void)asio::ip::make_address(o.source_address, bad);
     if (bad) return "--source-address: '" + o.source_address + "' is not an IP address";

@@ -90,6 +90,11 @@ enum class errc {
   // Message content (RFC 6152, RFC 3030).
   eight_bit_not_supported,   ///< 8-bit body, server without 8BITMIME (permanent, 5.6.3).
   binarymime_not_supported,  ///< BODY=BINARYMIME needs CHUNKING and BINARYMIME (5.6.3).
+
+  // MTA-STS (RFC 8461).
+  mta_sts_policy_invalid,  ///< The policy (or its TXT record) does not parse strictly.
+  mta_sts_fetch_failed,    ///< The policy could not be fetched over verified HTTPS.
+  mta_sts_mx_mismatch,     ///< The MX host matches none of the enforced policy's `mx` patterns.
 };
 
 namespace detail {
@@ -154,6 +159,9 @@ class error_category_impl final : public std::error_category {
         return "8-bit message body, but the server does not advertise 8BITMIME";
       case errc::binarymime_not_supported:
         return "BODY=BINARYMIME, but the server does not advertise CHUNKING and BINARYMIME";
+      case errc::mta_sts_policy_invalid: return "MTA-STS policy invalid";
+      case errc::mta_sts_fetch_failed: return "MTA-STS policy could not be fetched";
+      case errc::mta_sts_mx_mismatch: return "MX host not allowed by the MTA-STS policy";
       case errc::all_hosts_failed: return "no MX host could take the message";
       case errc::mail_loop: return "mail for the domain loops back to this host";
       case errc::invalid_bounce_rule: return "invalid bounce classification rule";

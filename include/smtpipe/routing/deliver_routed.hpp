@@ -8,6 +8,8 @@
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
+#include "smtpipe/routing/mta_sts_route.hpp"
+#include "smtpipe/routing/mta_sts_source.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
 
@@ -174,7 +176,64 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   const std::span<const message> messages(g.messages);
   bool had_session = false;
   std::error_code last_error;
+  // MTA-STS (RFC 8461) and TLS reporting (RFC 8460): helpers in mta_sts_route.hpp.
+  std::optional<mta_sts_policy> sts;
+  tlsrpt_policy report_policy = detail::sts_report_policy(g.domain, std::nullopt);
+  bool count_sessions = ropts.tls_report != nullptr;
+  if (ropts.mta_sts && ropts.relay_host.empty()) {
+    mta_sts_lookup found = co_await ropts.mta_sts->lookup(resolver, g.domain);
+    if (found.policy && found.policy->mode != mta_sts_mode::none) sts = found.policy;
+    report_policy = detail::sts_report_policy(g.domain, sts);
+    if (found.error) {
+      route_note(ropts, g.domain, "MTA-STS: " + found.reason);
+      if (ropts.tls_report && !sts) {
+        // The policy the TXT record announced is not there: this delivery's one failure.
+        tlsrpt_policy p = report_policy;
+        p.type = tlsrpt_policy_type::sts;
+        tlsrpt_failure f;
+        f.result = detail::sts_lookup_failure(found);
+        f.additional_information = found.reason;
+        ropts.tls_report->failure(p, f);
+        count_sessions = false;
+      }
+    }
+    if (sts) {
+      d.mta_sts = std::string(to_string(sts->mode));
+      route_note(ropts, g.domain,
+                 "MTA-STS policy in " + d.mta_sts + " mode" +
+                     (found.from_cache ? " (cached)" : " (fetched)") + ", id " + sts->id);
+    }
+  }
   for (const mx_host& host : d.route.hosts) {
+    const bool sts_listed = !sts || mta_sts_mx_allowed(*sts, host.name);
+    if (!sts_listed) {
+      if (ropts.tls_report) {
+        tlsrpt_failure f;
+        f.result = tlsrpt_result::validation_failure;
+        f.receiving_mx_hostname = host.name;
+        f.additional_information = "MX host matches no mx pattern of the MTA-STS policy";
+        f.failure_reason_code = "mx-mismatch";
+        ropts.tls_report->failure(report_policy, f);
+      }
+      if (sts->mode == mta_sts_mode::enforce) {
+        host_attempt skipped{host.name,
+                             {},
+                             make_error_code(errc::mta_sts_mx_mismatch),
+                             "not allowed by the MTA-STS policy",
+                             false};
+        route_note(ropts, g.domain, "skipping " + host.name + ": " + skipped.reason);
+        last_error = skipped.error;
+        d.tried.push_back(std::move(skipped));
+        continue;
+      }
+      route_note(ropts, g.domain, host.name + " not in the MTA-STS policy (testing: used)");
+    }
+    // DANE takes precedence over MTA-STS (RFC 8461 §2): a host whose usable TLSA records
+    // authenticate it is not subject to the policy's PKIX requirement. Hook for the DANE
+    // code: set `dane` when the host has usable TLSA records.
+    const bool dane = false;
+    const bool sts_applies = sts && sts_listed && !dane;
+    const bool sts_enforced = sts_applies && sts->mode == mta_sts_mode::enforce;
     for (const asio::ip::address& address : host.addresses) {
       host_attempt attempt{host.name, address.to_string(), {}, {}, false};
       if (ropts.source_address && ropts.source_address->is_v4() != address.is_v4()) {
@@ -189,6 +248,12 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       session_options here = options;
       // SNI and certificate name: the MX host, unless the caller named one.
       if (here.tls_server_name.empty()) here.tls_server_name = host.name;
+      if (sts_applies) {
+        // The certificate must be valid (PKIX) for the MX host name; enforce: never plaintext.
+        if (ropts.mta_sts->pkix_tls) here.tls_provider = ropts.mta_sts->pkix_tls;
+        here.tls_server_name = host.name;
+        if (sts_enforced && here.tls != tls_mode::implicit) here.tls = tls_mode::required;
+      }
       asio::ip::tcp::socket socket(executor);
       route_note(ropts, g.domain,
                  "connecting to " + host.name + " [" + attempt.address +
@@ -204,6 +269,7 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
         continue;
       }
       session_result result = co_await run_session(std::move(socket), pipeline, messages, here);
+      const tls_status handshake = result.tls;
       if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
         // Opportunistic TLS failed before any message byte: a fresh plaintext connection to
         // the same address, never the one on which TLS failed (as `deliver` does).
@@ -226,6 +292,13 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       had_session = true;
       d.host = host.name;
       d.address = attempt.address;
+      d.authentication = !result.tls.active || !result.tls.verified ? "none"
+                         : sts_enforced                             ? "mta-sts"
+                                                                    : "pkix";
+      if (count_sessions)
+        detail::report_session(*ropts.tls_report, report_policy, sts_applies, handshake, result,
+                               nothing_decided(result), host.name, attempt.address,
+                               ropts.source_address);
       if (nothing_decided(result)) {
         // No answer, a 4xx/421 or 5xx greeting, EHLO or STARTTLS (under a policy requiring
         // TLS) failed: the next address or host may do better (RFC 5321 §5.1).

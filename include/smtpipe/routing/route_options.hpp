@@ -17,6 +17,9 @@
 
 namespace smtpipe {
 
+class mta_sts_source;
+class tls_report;
+
 /// Options of routed delivery. The per-address connect timeout is the session's
 /// `timeouts.connect`.
 struct route_options {
@@ -39,6 +42,11 @@ struct route_options {
   /// host is the most preferred, the route fails with `errc::mail_loop` (5.4.6).
   std::vector<std::string> local_names;
   routing_observer* observer = nullptr;  ///< Not owned; may be null.
+  /// MTA-STS (RFC 8461): each domain's policy from this source (`mta_sts_client` of
+  /// <smtpipe/routing/mta_sts_fetcher.hpp>); not owned; null: no MTA-STS.
+  mta_sts_source* mta_sts = nullptr;
+  /// TLS reporting data (RFC 8460): every session counted here per policy domain; not owned.
+  smtpipe::tls_report* tls_report = nullptr;
 };
 
 }  // namespace smtpipe
