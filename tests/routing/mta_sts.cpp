@@ -282,7 +282,7 @@ TEST_CASE(
 
 TEST_CASE(
     "live: deliver_routed under an enforced policy: the unlisted MX skipped, the listed one "
-    "over TLS verified for its name; TLSRPT counts both") {
+    "over TLS verified for its name; TLSRPT counts both; the policy cached for the next") {
   asio::io_context io;
   dns_resolver resolver(io.get_executor(), test::test_resolver_options());
   message m;
@@ -325,4 +325,13 @@ TEST_CASE(
   CHECK(d.tried[0].error == errc::mta_sts_mx_mismatch);
   CHECK(report.successes("sts-enforce.routing.test") == 1);
   CHECK(report.failures("sts-enforce.routing.test") == 1);
+  // A second delivery uses the cached policy: no new fetch, the same outcome.
+  const std::size_t fetched = server_fetches("mta-sts.sts-enforce.routing.test");
+  const routed_result again = test::run_to_end(
+      io, deliver_routed(resolver, pipeline, std::span<const message>(messages), options, route));
+  CHECK(again.messages.at(0).recipients.at(0).host == "mx-sts.routing.test");
+  CHECK(again.domains.at(0).authentication == "mta-sts");
+  CHECK(sts.fetches() == 1);
+  CHECK(server_fetches("mta-sts.sts-enforce.routing.test") == fetched);
+  CHECK(report.successes("sts-enforce.routing.test") == 2);
 }

@@ -574,6 +574,14 @@ def sts_e2e(send, env, tls_sinks, sts_sinks, policy, certs, base):
               pol["summary"]["total-failure-session-count"] == 1, f"{pol}")
         check(pol["failure-details"][0]["result-type"] == "certificate-not-trusted", f"{pol}")
 
+    def testing_unverified():
+        p, rows, dom, new, report, err = send_to("sts-testing", extra=["--tls-verify", "none"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-tls-bad") and new["mx-tls-bad"][0]["tls"] is True, f"received {new}")
+        check(dom[0]["authentication"] == "none", f"{dom}")
+        d = report["policies"][0]["failure-details"][0]
+        check(d["result-type"] == "certificate-not-trusted", f"{report}")
+
     def fetchfail():
         p, rows, dom, new, report, err = send_to("fetchfail")
         check(p.returncode == 0, f"exit {p.returncode}: {err}")
@@ -595,6 +603,8 @@ def sts_e2e(send, env, tls_sinks, sts_sinks, policy, certs, base):
     c.case("MTA-STS enforce, no MX matches: transient, nothing sent anywhere", nomatch)
     c.case("MTA-STS enforce, the MX certificate untrusted: transient, never plaintext", badcert)
     c.case("MTA-STS testing: the failure reported, delivered", testing)
+    c.case("MTA-STS testing, --tls-verify none: reported, delivered over unverified TLS as usual",
+           testing_unverified)
     c.case("MTA-STS policy fetch fails (404): as without a policy, reported", fetchfail)
     c.case("--no-mta-sts: the most preferred MX", switched_off)
     print(f"{c.passed} passed, {c.failed} failed")

@@ -270,6 +270,22 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       }
       session_result result = co_await run_session(std::move(socket), pipeline, messages, here);
       const tls_status handshake = result.tls;
+      if (sts_applies && !sts_enforced && here.tls == tls_mode::opportunistic &&
+          result.tls_fallback_reason && options.tls_provider &&
+          here.tls_provider != options.tls_provider) {
+        // MTA-STS testing: the policy's check failed (reported); delivery proceeds as without
+        // a policy, with the caller's own TLS settings on a fresh connection.
+        route_note(ropts, g.domain,
+                   host.name + ": MTA-STS check failed (" + result.tls_fallback_reason.message() +
+                       "), again with the usual TLS settings");
+        here.tls_provider = options.tls_provider;
+        here.tls_server_name =
+            options.tls_server_name.empty() ? host.name : options.tls_server_name;
+        asio::ip::tcp::socket again(executor);
+        const std::error_code ec =
+            co_await connect_from(again, to, ropts.source_address, options.timeouts.connect);
+        if (!ec) result = co_await run_session(std::move(again), pipeline, messages, here);
+      }
       if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
         // Opportunistic TLS failed before any message byte: a fresh plaintext connection to
         // the same address, never the one on which TLS failed (as `deliver` does).
