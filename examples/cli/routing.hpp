@@ -10,6 +10,8 @@
 #include <smtpipe.hpp>
 #include <smtpipe/routing.hpp>
 #if SMTPIPE_SEND_MTA_STS
+#include "cli/lazy_tls.hpp"
+
 #include <smtpipe/openssl.hpp>
 #include <smtpipe/routing/mta_sts_fetcher.hpp>
 #endif
@@ -22,6 +24,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -76,7 +79,9 @@ inline smtpipe::session_result send_routed(const cli_options& o,
     pkix.ca_file = o.ca_file;
     pkix.cert_file = o.cert_file;
     pkix.key_file = o.key_file;
-    if (auto ec = smtpipe::make_openssl_provider(pkix, sts->pkix_tls))
+    if (o.ca_file.empty() && o.cert_file.empty())  // the system's CAs: only when first used
+      sts->pkix_tls = std::make_shared<lazy_openssl_provider>(std::move(pkix));
+    else if (auto ec = smtpipe::make_openssl_provider(pkix, sts->pkix_tls))
       throw std::runtime_error("cannot set up TLS for MTA-STS: " + ec.message());
     route.mta_sts = &*sts;
   }

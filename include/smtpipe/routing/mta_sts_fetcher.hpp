@@ -157,10 +157,7 @@ inline std::string txt_text(std::string_view rdata) {
 /// (at most `timeout`).
 class mta_sts_client final : public mta_sts_source {
  public:
-  explicit mta_sts_client(mta_sts_options options = {}) : options_(std::move(options)) {
-    static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    (void)initialised;
-  }
+  explicit mta_sts_client(mta_sts_options options = {}) : options_(std::move(options)) {}
   ~mta_sts_client() override { pool_.join(); }
   mta_sts_client(const mta_sts_client&) = delete;
   mta_sts_client& operator=(const mta_sts_client&) = delete;
@@ -230,6 +227,9 @@ class mta_sts_client final : public mta_sts_source {
                    (addresses.error ? ": " + addresses.error.message() : std::string());
     } else {
       ++fetches_;
+      // libcurl's global setup (OpenSSL's too) on first use, not for runs that fetch nothing.
+      static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+      (void)initialised;
       const std::string address = addresses.addresses.front().to_string();
       got = co_await async_fetch(host, address, asio::use_awaitable);
     }
