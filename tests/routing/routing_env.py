@@ -38,7 +38,8 @@ mx-rogue (127.0.0.21) and mx-sts (127.0.0.22), and these domains with a _mta-sts
     sts-badcert   MX 10 mx-tls-bad; enforce, mx: mx-tls-bad          -> TLS fails, nothing sent
     sts-testing   MX 10 mx-tls-bad; testing, mx: mx-tls-bad          -> reported, delivered
     fetchfail     MX 10 mx-tls-bad; the policy URL answers 404       -> as without a policy
-    cached, html, redirect, invalid: policies for the C++ lookup tests (mta_sts.cpp)
+    invalid       MX 10 mx-rogue; the policy has no mx field           -> as without a policy
+    cached, html, redirect: policies for the C++ lookup tests (mta_sts.cpp)
 
 The environment passed to the programs: SMTPIPE_TEST_DNS (IP@PORT of unbound),
 SMTPIPE_TEST_MX_PORT, SMTPIPE_TEST_UNBOUND_PID. Everything listens on 127.0.0.0/8 only and
@@ -92,7 +93,7 @@ STS_DOMAINS = {
 }
 STS_MX = {"sts-enforce": ["5 mx-rogue", "10 mx-sts"], "sts-nomatch": ["10 mx-rogue"],
           "sts-badcert": ["10 mx-tls-bad"], "sts-testing": ["10 mx-tls-bad"],
-          "fetchfail": ["10 mx-tls-bad"], "cached": ["10 mx-sts"]}
+          "fetchfail": ["10 mx-tls-bad"], "cached": ["10 mx-sts"], "invalid": ["10 mx-rogue"]}
 
 
 def port_free_on_all(hosts):
@@ -591,6 +592,14 @@ def sts_e2e(send, env, tls_sinks, sts_sinks, policy, certs, base):
         check(pol["failure-details"][0]["result-type"] == "sts-policy-fetch-error", f"{report}")
         check("404" in pol["failure-details"][0]["additional-information"], f"{report}")
 
+    def invalid():
+        p, rows, dom, new, report, err = send_to("invalid")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-rogue"), f"received {new}")
+        d = report["policies"][0]["failure-details"][0]
+        check(d["result-type"] == "sts-policy-invalid" and "no mx field" in
+              d["additional-information"], f"{report}")
+
     def switched_off():
         p, rows, dom, new, report, err = send_to("sts-enforce", extra=["--no-mta-sts"])
         check(p.returncode == 0, f"exit {p.returncode}: {err}")
@@ -606,6 +615,7 @@ def sts_e2e(send, env, tls_sinks, sts_sinks, policy, certs, base):
     c.case("MTA-STS testing, --tls-verify none: reported, delivered over unverified TLS as usual",
            testing_unverified)
     c.case("MTA-STS policy fetch fails (404): as without a policy, reported", fetchfail)
+    c.case("MTA-STS policy invalid (no mx): as without a policy, reported", invalid)
     c.case("--no-mta-sts: the most preferred MX", switched_off)
     print(f"{c.passed} passed, {c.failed} failed")
     return c.failed == 0
