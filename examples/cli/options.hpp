@@ -41,6 +41,9 @@ struct cli_options {
   std::string dns_trust_anchor;  // --dns-trust-anchor FILE; empty: the system's root key
   std::string tls_level;         // --tls LEVEL (may, encrypt, dane...): per MX host when routed
   bool requiretls = false;       // --requiretls (RFC 8689)
+  // MTA-STS (RFC 8461, on by default when routing by MX) and TLSRPT data (RFC 8460).
+  bool mta_sts = true;
+  std::string mta_sts_port = "443", tlsrpt_file;
   bool routed = false;
   std::optional<std::string> from;  // unset: login@hostname
   std::string helo = "localhost";
@@ -237,6 +240,8 @@ inline std::optional<std::string> check_consistency(cli_options& o) {
     unsigned port = 0;
     if (!parse_number(o.mx_port, port) || port == 0 || port > 65535)
       return "--mx-port: bad port '" + o.mx_port + "'";
+    if (!parse_number(o.mta_sts_port, port) || port == 0 || port > 65535)
+      return "--mta-sts-port: bad port '" + o.mta_sts_port + "'";
     std::error_code bad;
     if (!o.source_address.empty()) (void)asio::ip::make_address(o.source_address, bad);
     if (bad) return "--source-address: '" + o.source_address + "' is not an IP address";

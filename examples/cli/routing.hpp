@@ -9,6 +9,12 @@
 #if SMTPIPE_SEND_ROUTING
 #include <smtpipe.hpp>
 #include <smtpipe/routing.hpp>
+#if SMTPIPE_SEND_MTA_STS
+#include "cli/lazy_tls.hpp"
+
+#include <smtpipe/openssl.hpp>
+#include <smtpipe/routing/mta_sts_fetcher.hpp>
+#endif
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -16,7 +22,10 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -54,6 +63,32 @@ inline smtpipe::session_result send_routed(const cli_options& o,
   if (!o.tls_level.empty()) route.tls_level = smtpipe::parse_tls_level(o.tls_level);
   routing_transcript notes;
   if (o.transcript) route.observer = &notes;
+  const auto started = std::chrono::system_clock::now();
+  smtpipe::tls_report report;
+  if (!o.tlsrpt_file.empty()) route.tls_report = &report;
+#if SMTPIPE_SEND_MTA_STS
+  // MTA-STS for MX routing (not for a relay host): policies over HTTPS checked with --ca-file
+  // (or the system's CAs), and the policy's MX hosts verified for their names with the same.
+  std::optional<smtpipe::mta_sts_client> sts;
+  if (o.mta_sts && !o.server_given) {
+    smtpipe::mta_sts_options mo;
+    mo.port = static_cast<std::uint16_t>(std::stoul(o.mta_sts_port));
+    mo.ca_file = o.ca_file;
+    mo.timeout = std::chrono::milliseconds(
+        static_cast<long long>(std::max(1000.0, 30000.0 * o.timeout_scale)));
+    sts.emplace(mo);
+    smtpipe::tls_settings pkix;
+    pkix.verify = smtpipe::tls_verify::host;
+    pkix.ca_file = o.ca_file;
+    pkix.cert_file = o.cert_file;
+    pkix.key_file = o.key_file;
+    if (o.ca_file.empty() && o.cert_file.empty())  // the system's CAs: only when first used
+      sts->pkix_tls = std::make_shared<lazy_openssl_provider>(std::move(pkix));
+    else if (auto ec = smtpipe::make_openssl_provider(pkix, sts->pkix_tls))
+      throw std::runtime_error("cannot set up TLS for MTA-STS: " + ec.message());
+    route.mta_sts = &*sts;
+  }
+#endif
   smtpipe::routed_result routed;
   std::exception_ptr failure;
   asio::co_spawn(io, smtpipe::deliver_routed(resolver, pipeline, messages, options, route),
@@ -63,6 +98,38 @@ inline smtpipe::session_result send_routed(const cli_options& o,
                  });
   io.run();
   if (failure) std::rethrow_exception(failure);
+  if (!o.tlsrpt_file.empty()) {
+    smtpipe::tlsrpt_meta meta;
+    meta.organization_name = o.helo;
+    meta.contact_info = "postmaster@" + o.helo;
+    meta.start = started;
+    meta.end = std::chrono::system_clock::now();
+    meta.report_id = smtpipe::tls_report::datetime(meta.start) + "_" + o.helo;
+    std::ofstream file(o.tlsrpt_file, std::ios::binary | std::ios::trunc);
+    file << report.json(meta) << '\n';
+    if (!file.flush()) std::cerr << "smtpipe-send: cannot write " << o.tlsrpt_file << '\n';
+  }
+  if (o.json) {
+    // One line per domain: who took it, how the connection was authenticated, who was left.
+    for (const auto& d : routed.domains) {
+      std::cout << "{\"domain\":" << json_string(d.domain)
+                << ",\"host\":" << (d.host.empty() ? "null" : json_string(d.host))
+                << ",\"address\":" << (d.address.empty() ? "null" : json_string(d.address))
+                << ",\"authentication\":"
+                << (d.authentication.empty() ? "null" : json_string(d.authentication))
+                << ",\"mta_sts\":" << (d.mta_sts.empty() ? "null" : json_string(d.mta_sts))
+                << ",\"tried\":[";
+      for (std::size_t i = 0; i < d.tried.size(); ++i) {
+        const auto& t = d.tried[i];
+        std::cout << (i ? "," : "") << "{\"host\":" << json_string(t.host)
+                  << ",\"address\":" << (t.address.empty() ? "null" : json_string(t.address))
+                  << ",\"decided\":" << (t.decided ? "true" : "false")
+                  << ",\"reason\":" << json_string(t.reason) << "}";
+      }
+      std::cout << "]}\n";
+    }
+    std::cout.flush();
+  }
   smtpipe::session_result result;
   for (auto& d : routed.domains) {
     if (d.error)

@@ -56,6 +56,25 @@ inline std::vector<option_spec> send_option_table() {
          o.mx_port = v;  // checked with the other routing options (check_consistency)
          return std::nullopt;
        }},
+      {{"--mta-sts"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.mta_sts = true;
+         return std::nullopt;
+       }},
+      {{"--no-mta-sts"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.mta_sts = false;
+         return std::nullopt;
+       }},
+      {{"--mta-sts-port"},
+       true,
+       [](cli_options& o, const std::string& v) -> result {
+         o.mta_sts_port = v;  // checked with the other routing options (check_consistency)
+         return std::nullopt;
+       }},
+      {{"--tlsrpt"}, true, path(&cli_options::tlsrpt_file, nullptr)},
       {{"--source-address"},
        true,
        [](cli_options& o, const std::string& v) -> result {

@@ -50,6 +50,11 @@ hosts (RFC 5321 §5.1); --json recipients then say which host and address took t
   --source-address ADDR   bind outgoing connections to ADDR (with --server too)
   --dns-trust-anchor FILE DNSSEC trust anchor (DS/DNSKEY records; default: the system's
                           root key; none: no validation); bogus answers never route mail
+  --mta-sts, --no-mta-sts MTA-STS (RFC 8461; default on when routing by MX in a build
+                          with libcurl): an enforced policy's MX hosts only, over TLS
+                          verified for the MX name (--ca-file: also the policy host's CAs)
+  --mta-sts-port PORT     the HTTPS port of mta-sts.DOMAIN (default 443; for tests)
+  --tlsrpt FILE           write the RFC 8460 TLS report (JSON) of this run to FILE
 
 TLS (needs a build with OpenSSL; without it only --tls none):
   --tls MODE              none, opportunistic (default: STARTTLS when offered; if it

@@ -95,6 +95,10 @@ enum class errc {
   tlsa_lookup_failed,       ///< The TLSA lookup failed or was bogus: the host is not used (4.7.5).
   dane_required,            ///< The TLS level needs DANE and the host has no usable TLSA (4.7.5).
   requiretls_not_possible,  ///< REQUIRETLS and no authenticated TLS or no REQUIRETLS (5.7.30).
+  // MTA-STS (RFC 8461).
+  mta_sts_policy_invalid,  ///< The policy (or its TXT record) does not parse strictly.
+  mta_sts_fetch_failed,    ///< The policy could not be fetched over verified HTTPS.
+  mta_sts_mx_mismatch,     ///< The MX host matches none of the enforced policy's `mx` patterns.
 };
 
 namespace detail {
@@ -159,6 +163,9 @@ class error_category_impl final : public std::error_category {
         return "8-bit message body, but the server does not advertise 8BITMIME";
       case errc::binarymime_not_supported:
         return "BODY=BINARYMIME, but the server does not advertise CHUNKING and BINARYMIME";
+      case errc::mta_sts_policy_invalid: return "MTA-STS policy invalid";
+      case errc::mta_sts_fetch_failed: return "MTA-STS policy could not be fetched";
+      case errc::mta_sts_mx_mismatch: return "MX host not allowed by the MTA-STS policy";
       case errc::all_hosts_failed: return "no MX host could take the message";
       case errc::mail_loop: return "mail for the domain loops back to this host";
       case errc::tlsa_lookup_failed: return "TLSA lookup failed or not DNSSEC-valid (DANE)";

@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: BSL-1.0
 //
 // Not included by <smtpipe.hpp>: a program that includes this header links libunbound
-// (pkg-config libunbound); one that does not, does not need it.
+// (pkg-config libunbound); one that does not, does not need it. MTA-STS fetching is in
+// <smtpipe/routing/mta_sts_fetcher.hpp>, not included here: only its users link libcurl.
 #ifndef SMTPIPE_ROUTING_HPP
 #define SMTPIPE_ROUTING_HPP
 
@@ -16,6 +17,10 @@
 #include "smtpipe/routing/domain_result.hpp"
 #include "smtpipe/routing/host_attempt.hpp"
 #include "smtpipe/routing/host_tls_plan.hpp"
+#include "smtpipe/routing/mta_sts_cache.hpp"
+#include "smtpipe/routing/mta_sts_policy.hpp"
+#include "smtpipe/routing/mta_sts_route.hpp"
+#include "smtpipe/routing/mta_sts_source.hpp"
 #include "smtpipe/routing/mx_host.hpp"
 #include "smtpipe/routing/mx_record.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
@@ -25,5 +30,6 @@
 #include "smtpipe/routing/routed_result.hpp"
 #include "smtpipe/routing/routing_observer.hpp"
 #include "smtpipe/routing/tls_level.hpp"
+#include "smtpipe/routing/tls_report.hpp"
 
 #endif  // !SMTPIPE_ROUTING_HPP

@@ -28,6 +28,19 @@ With --aiosmtpd-server and --make-certs (tests/interop/aiosmtpd_server.py, tests
 make_certs.sh), two aiosmtpd offer STARTTLS: mx-tls-bad (127.0.0.6) with a certificate of an
 unknown CA, mx-tls-good (127.0.0.7) with one of the test CA.
 
+With --sts-server (tests/routing/mta_sts_server.py, and the two options above) MTA-STS
+(RFC 8461) on top: an HTTPS policy server on 127.0.0.20 (a test-CA certificate for every
+mta-sts.* name below), aiosmtpd with STARTTLS and test-CA certificates for their own names on
+mx-rogue (127.0.0.21) and mx-sts (127.0.0.22), and these domains with a _mta-sts TXT record:
+
+    sts-enforce   MX 5 mx-rogue, MX 10 mx-sts; enforce, mx: mx-sts   -> mx-sts over verified TLS
+    sts-nomatch   MX 10 mx-rogue; enforce, mx: *.elsewhere.test      -> no host, nothing sent
+    sts-badcert   MX 10 mx-tls-bad; enforce, mx: mx-tls-bad          -> TLS fails, nothing sent
+    sts-testing   MX 10 mx-tls-bad; testing, mx: mx-tls-bad          -> reported, delivered
+    fetchfail     MX 10 mx-tls-bad; the policy URL answers 404       -> as without a policy
+    invalid       MX 10 mx-rogue; the policy has no mx field           -> as without a policy
+    cached, html, redirect: policies for the C++ lookup tests (mta_sts.cpp)
+
 The environment passed to the programs: SMTPIPE_TEST_DNS (IP@PORT of unbound),
 SMTPIPE_TEST_MX_PORT, SMTPIPE_TEST_UNBOUND_PID. Everything listens on 127.0.0.0/8 only and
 is stopped at the end, whatever happens.
@@ -57,6 +70,30 @@ SOURCE = "127.0.0.5"
 BENCH_HOSTS, BENCH_DOMAINS = 10, 100
 SILENT = "127.0.0.8"  # a listening socket never accepted from: connections open, no greeting
 TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
+STS_HTTPS = "127.0.0.20"
+STS_SINKS = {"mx-rogue": "127.0.0.21", "mx-sts": "127.0.0.22"}
+
+
+def sts_policy(mode, *mx):
+    return "version: STSv1\r\nmode: " + mode + "\r\n" + "".join(f"mx: {m}\r\n" for m in mx) + \
+        "max_age: 86400\r\n"
+
+
+# Each MTA-STS test domain: its TXT id and what its policy URL serves.
+STS_DOMAINS = {
+    "sts-enforce": ("enf1", {"body": sts_policy("enforce", "mx-sts.routing.test")}),
+    "sts-nomatch": ("nom1", {"body": sts_policy("enforce", "*.elsewhere.test")}),
+    "sts-badcert": ("bad1", {"body": sts_policy("enforce", "mx-tls-bad.routing.test")}),
+    "sts-testing": ("tst1", {"body": sts_policy("testing", "mx-tls-bad.routing.test")}),
+    "fetchfail": ("ff1", None),
+    "cached": ("cached1", {"body": sts_policy("enforce", "mx-sts.routing.test")}),
+    "html": ("h1", {"body": sts_policy("enforce", "mx-sts.routing.test"), "type": "text/html"}),
+    "redirect": ("r1", {"status": 301, "location": "https://mta-sts.cached.routing.test/"}),
+    "invalid": ("i1", {"body": "version: STSv1\r\nmode: enforce\r\nmax_age: 86400\r\n"}),
+}
+STS_MX = {"sts-enforce": ["5 mx-rogue", "10 mx-sts"], "sts-nomatch": ["10 mx-rogue"],
+          "sts-badcert": ["10 mx-tls-bad"], "sts-testing": ["10 mx-tls-bad"],
+          "fetchfail": ["10 mx-tls-bad"], "cached": ["10 mx-sts"], "invalid": ["10 mx-rogue"]}
 
 
 def port_free_on_all(hosts):
@@ -106,6 +143,13 @@ def unbound_conf(base, port, broken_port):
         f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',
         f'"{z("tls")} MX 5 {z("mx-tls-bad")}"', f'"{z("tls")} MX 10 {z("mx-tls-good")}"',
     ]
+    for name, ip in STS_SINKS.items():
+        data.append(f'"{z(name)} A {ip}"')
+    for d, (sts_id, _) in STS_DOMAINS.items():
+        data.append(f"'_mta-sts.{z(d)} TXT \"v=STSv1; id={sts_id};\"'")
+        data.append(f'"mta-sts.{z(d)} A {STS_HTTPS}"')
+    for d, mxs in STS_MX.items():
+        data += [f'"{z(d)} MX {m.split()[0]} {z(m.split()[1])}"' for m in mxs]
     # The benchmark's domains: d0..d99.bench, spread over ten MX hosts bench-mx0..9.
     for i in range(BENCH_HOSTS):
         data.append(f'"bench-mx{i}.{ZONE} A 127.0.0.{10 + i}"')
@@ -203,6 +247,88 @@ class TlsSink:
                 return [json.loads(line) for line in f if line.strip()]
         except OSError:
             return []
+
+
+def issue_cert(certs, name, dns_names):
+    """A test-CA leaf certificate for `dns_names` (serverAuth): certs/NAME.crt and .key."""
+    ext = os.path.join(certs, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+                "extendedKeyUsage = serverAuth\nsubjectAltName = " +
+                ", ".join(f"DNS:{n}" for n in dns_names) + "\n")
+    key, csr, crt = (os.path.join(certs, f"{name}.{x}") for x in ("key", "csr", "crt"))
+    for cmd in (["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={dns_names[0]}"],
+                ["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.crt"),
+                 "-CAkey", os.path.join(certs, "ca.key"), "-CAcreateserial", "-days", "30",
+                 "-extfile", ext, "-out", crt]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ServerUnavailable(f"openssl: {r.stderr[-600:]}")
+
+
+class PolicyServer:
+    """tests/routing/mta_sts_server.py on STS_HTTPS: the policies of STS_DOMAINS."""
+
+    def __init__(self, script, base, certs):
+        self.log = os.path.join(base, "sts-fetches.log")
+        policies = {f"mta-sts.{d}.{ZONE[:-1]}": p for d, (_, p) in STS_DOMAINS.items() if p}
+        path = os.path.join(base, "sts-policies.json")
+        with open(path, "w") as f:
+            json.dump(policies, f)
+        issue_cert(certs, "mta-sts", [f"mta-sts.{d}.{ZONE[:-1]}" for d in STS_DOMAINS])
+        self.cmd = ["/usr/bin/python3", script, "--host", STS_HTTPS, "--cert",
+                    os.path.join(certs, "mta-sts.crt"), "--key", os.path.join(certs, "mta-sts.key"),
+                    "--policies", path, "--log", self.log]
+        self.proc, self.port = None, None
+
+    def start(self):
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise ServerUnavailable(f"policy server did not start: {line} {self.proc.stderr.read()}")
+        self.port = int(line.split()[1])
+
+    def stop(self):
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
+
+    def fetches(self, domain):
+        with open(self.log) as f:
+            return sum(1 for line in f if line.strip() == f"mta-sts.{domain}")
+
+
+def check_tlsrpt(report):
+    """The fields and types RFC 8460 §4.4 requires of a report."""
+    import re
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    for key in ("organization-name", "contact-info", "report-id"):
+        check(isinstance(report.get(key), str) and report[key], f"{key}: {report}")
+    dr = report["date-range"]
+    check(stamp.match(dr["start-datetime"]) and stamp.match(dr["end-datetime"]), f"dates {dr}")
+    check(dr["start-datetime"] <= dr["end-datetime"], f"dates {dr}")
+    results = {"starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
+               "certificate-not-trusted", "validation-failure", "tlsa-invalid", "dnssec-invalid",
+               "dane-required", "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"}
+    for p in report["policies"]:
+        pol = p["policy"]
+        check(pol["policy-type"] in ("sts", "tlsa", "no-policy-found"), f"policy-type {pol}")
+        check(isinstance(pol["policy-domain"], str), f"policy-domain {pol}")
+        if pol["policy-type"] == "sts":
+            check(all(isinstance(x, str) for x in pol["policy-string"]), f"policy-string {pol}")
+            check(all(isinstance(x, str) for x in pol["mx-host"]), f"mx-host {pol}")
+        s = p["summary"]
+        check(isinstance(s["total-successful-session-count"], int) and
+              isinstance(s["total-failure-session-count"], int), f"summary {s}")
+        details = p.get("failure-details", [])
+        check(sum(d["failed-session-count"] for d in details) == s["total-failure-session-count"],
+              f"failure counts {p}")
+        for d in details:
+            check(d["result-type"] in results, f"result-type {d}")
+            for k in ("sending-mta-ip", "receiving-ip", "receiving-mx-hostname",
+                      "additional-information", "failure-reason-code"):
+                check(k not in d or isinstance(d[k], str), f"{k} {d}")
 
 
 def run(cmd, env, stdin=None, timeout=120):
@@ -381,6 +507,120 @@ def e2e(send, env, sink_dirs, tls_sinks, certs):
     return c.failed == 0
 
 
+def sts_e2e(send, env, tls_sinks, sts_sinks, policy, certs, base):
+    message = b"Subject: mta-sts\r\n\r\nunder a policy\r\n"
+    rpt = os.path.join(base, "tlsrpt.json")
+    args = [send, "--dns-server", env["SMTPIPE_TEST_DNS"], "--mx-port", env["SMTPIPE_TEST_MX_PORT"],
+            "--json", "--timeout-scale", "0.1", "-f", "sender@example.org", "--helo",
+            "client.example.org", "--ca-file", os.path.join(certs, "ca.crt"),
+            "--mta-sts-port", str(policy.port), "--tlsrpt", rpt, "--transcript"]
+    every = dict(tls_sinks, **sts_sinks)
+
+    def send_to(domain, extra=()):
+        before = {n: len(t.messages()) for n, t in every.items()}
+        if os.path.exists(rpt):
+            os.unlink(rpt)
+        p = run(args + list(extra) + [f"user@{domain}.{ZONE[:-1]}"], env, stdin=message)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        rows = [o for o in out if "rcpt" in o]
+        dom = [o for o in out if "domain" in o]
+        new = {n: t.messages()[before[n]:] for n, t in every.items()}
+        report = json.load(open(rpt)) if os.path.exists(rpt) else None
+        if report:
+            check_tlsrpt(report)
+        return p, rows, dom, new, report, p.stderr.decode(errors="replace")
+
+    def only(new, name):
+        return all(not v for n, v in new.items() if n != name) and len(new[name]) == 1
+
+    def enforce():
+        p, rows, dom, new, report, err = send_to("sts-enforce")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == "mx-sts.routing.test", f"rows {rows}")
+        check(only(new, "mx-sts") and new["mx-sts"][0]["tls"] is True, f"received {new}")
+        check(dom[0]["authentication"] == "mta-sts" and dom[0]["mta_sts"] == "enforce", f"{dom}")
+        check(dom[0]["tried"][0]["host"] == "mx-rogue.routing.test" and
+              dom[0]["tried"][0]["address"] is None, f"mx-rogue not skipped: {dom}")
+        pol = report["policies"][0]
+        check(pol["policy"]["policy-type"] == "sts" and pol["policy"]["mx-host"] ==
+              ["mx-sts.routing.test"] and "mode: enforce" in pol["policy"]["policy-string"], f"{pol}")
+        check(pol["summary"] == {"total-successful-session-count": 1,
+                                 "total-failure-session-count": 1}, f"{pol}")
+        d = pol["failure-details"][0]
+        check(d["result-type"] == "validation-failure" and
+              d["receiving-mx-hostname"] == "mx-rogue.routing.test", f"{d}")
+
+    def nomatch():
+        p, rows, dom, new, report, err = send_to("sts-nomatch")
+        check(p.returncode == 75, f"exit {p.returncode} (expected 75): {err}")
+        check(rows[0]["status"] == "transient", f"rows {rows}")
+        check(not any(new.values()), f"a server got mail: {new}")
+        check("connecting to" not in err, f"a connection was made: {err}")
+
+    def badcert():
+        p, rows, dom, new, report, err = send_to("sts-badcert")
+        check(p.returncode == 75, f"exit {p.returncode} (expected 75): {err}")
+        check(not any(new.values()), f"a server got mail (plaintext?): {new}")
+        d = report["policies"][0]["failure-details"][0]
+        check(d["result-type"] == "certificate-not-trusted" and d["receiving-ip"] == "127.0.0.6",
+              f"{report}")
+
+    def testing():
+        p, rows, dom, new, report, err = send_to("sts-testing")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-tls-bad"), f"received {new}")
+        check(dom[0]["mta_sts"] == "testing" and dom[0]["authentication"] == "none", f"{dom}")
+        pol = report["policies"][0]
+        check(pol["policy"]["policy-type"] == "sts" and
+              pol["summary"]["total-failure-session-count"] == 1, f"{pol}")
+        check(pol["failure-details"][0]["result-type"] == "certificate-not-trusted", f"{pol}")
+
+    def testing_unverified():
+        p, rows, dom, new, report, err = send_to("sts-testing", extra=["--tls-verify", "none"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-tls-bad") and new["mx-tls-bad"][0]["tls"] is True, f"received {new}")
+        check(dom[0]["authentication"] == "none", f"{dom}")
+        d = report["policies"][0]["failure-details"][0]
+        check(d["result-type"] == "certificate-not-trusted", f"{report}")
+
+    def fetchfail():
+        p, rows, dom, new, report, err = send_to("fetchfail")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-tls-bad"), f"received {new}")
+        check(dom[0]["mta_sts"] is None, f"{dom}")
+        pol = report["policies"][0]
+        check(pol["failure-details"][0]["result-type"] == "sts-policy-fetch-error", f"{report}")
+        check("404" in pol["failure-details"][0]["additional-information"], f"{report}")
+
+    def invalid():
+        p, rows, dom, new, report, err = send_to("invalid")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-rogue"), f"received {new}")
+        d = report["policies"][0]["failure-details"][0]
+        check(d["result-type"] == "sts-policy-invalid" and "no mx field" in
+              d["additional-information"], f"{report}")
+
+    def switched_off():
+        p, rows, dom, new, report, err = send_to("sts-enforce", extra=["--no-mta-sts"])
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-rogue"), f"received {new}")
+        check(dom[0]["authentication"] == "pkix" and dom[0]["mta_sts"] is None, f"{dom}")
+        check(report["policies"][0]["policy"]["policy-type"] == "no-policy-found", f"{report}")
+
+    c = Checks()
+    c.case("MTA-STS enforce: the unlisted MX 5 is skipped, MX 10 takes it over verified TLS", enforce)
+    c.case("MTA-STS enforce, no MX matches: transient, nothing sent anywhere", nomatch)
+    c.case("MTA-STS enforce, the MX certificate untrusted: transient, never plaintext", badcert)
+    c.case("MTA-STS testing: the failure reported, delivered", testing)
+    c.case("MTA-STS testing, --tls-verify none: reported, delivered over unverified TLS as usual",
+           testing_unverified)
+    c.case("MTA-STS policy fetch fails (404): as without a policy, reported", fetchfail)
+    c.case("MTA-STS policy invalid (no mx): as without a policy, reported", invalid)
+    c.case("--no-mta-sts: the most preferred MX", switched_off)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return c.failed == 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unit")
@@ -388,6 +628,9 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--aiosmtpd-server", help="tests/interop/aiosmtpd_server.py")
     ap.add_argument("--make-certs", help="tests/tls/make_certs.sh")
+    ap.add_argument("--sts-server", help="tests/routing/mta_sts_server.py: MTA-STS cases")
+    ap.add_argument("--sts-unit", help="unit_mta_sts: its live cases (needs --sts-server)")
+    ap.add_argument("--sts-send", help="smtpipe-send: the MTA-STS cases (needs --sts-server)")
     ap.add_argument("--bench", help="bench_routing: 100 domains over 10 smtp-sinks (127.0.0.10-19)")
     ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
     args = ap.parse_args()
@@ -401,8 +644,9 @@ def main():
         unbound = Unbound(base)
         servers.append(unbound)
         bench_ips = [f"127.0.0.{10 + i}" for i in range(BENCH_HOSTS)] if args.bench else []
+        sts_ips = list(STS_SINKS.values()) if args.sts_server else []
         port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT]
-                                + bench_ips)
+                                + bench_ips + sts_ips)
         for i, ip in enumerate(bench_ips):
             sink = SmtpSink(os.path.join(base, f"bench{i}"), [], host=ip, hostname=f"bench-mx{i}.routing.test")
             sink.port = port
@@ -433,12 +677,36 @@ def main():
                 t.start()
                 servers.append(t)
                 tls_sinks[name] = t
+        policy, sts_sinks = None, {}
+        if args.sts_server and certs:
+            for name, ip in STS_SINKS.items():
+                issue_cert(certs, name, [f"{name}.{ZONE[:-1]}"])
+                t = TlsSink(args.aiosmtpd_server, ip, port, certs, name, os.path.join(base, f"{name}.jsonl"))
+                t.start()
+                servers.append(t)
+                sts_sinks[name] = t
+            policy = PolicyServer(args.sts_server, base, certs)
+            policy.start()
+            servers.append(policy)
         unbound.start()
         env = dict(os.environ, SMTPIPE_TEST_DNS=f"127.0.0.1@{unbound.port}",
                    SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid))
+        if policy:
+            env.update(SMTPIPE_TEST_STS_PORT=str(policy.port), SMTPIPE_TEST_STS_LOG=policy.log,
+                       SMTPIPE_TEST_STS_CA=os.path.join(certs, "ca.crt"))
         ok = True
+        if args.sts_send or args.sts_unit:
+            ok = policy is not None
+            if not ok:
+                print("FAIL: the MTA-STS cases need --sts-server, --aiosmtpd-server, --make-certs")
+        if ok and args.sts_send:
+            ok = sts_e2e(args.sts_send, env, tls_sinks, sts_sinks, policy, certs, base)
+        if ok and args.sts_unit:
+            u = run([args.sts_unit, "-tc=live*"], env, timeout=120)
+            sys.stdout.write(u.stdout.decode(errors="replace") + u.stderr.decode(errors="replace"))
+            ok = u.returncode == 0
         if args.send:  # first: the unit tests' cache test stops unbound
-            ok = e2e(args.send, env, sink_dirs, tls_sinks, certs)
+            ok = ok and e2e(args.send, env, sink_dirs, tls_sinks, certs)
         if args.unit:
             # The cache test stops unbound: it runs last, on its own.
             first = run([args.unit, "-tce=*cache*"], env, timeout=240)

@@ -9,6 +9,8 @@
 #include "smtpipe/error.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
 #include "smtpipe/routing/host_tls_plan.hpp"
+#include "smtpipe/routing/mta_sts_route.hpp"
+#include "smtpipe/routing/mta_sts_source.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
 
@@ -148,6 +150,24 @@ inline void route_failure_results(routed_result& out, const domain_group& g, con
   }
 }
 
+// How the connection that decided was authenticated: "dane-ee" or "dane-ta" (the TLSA records
+// did), "mta-sts" (an enforced policy's PKIX check did), "pkix", or "none".
+inline std::string connection_authentication(const tls_status& tls, bool sts_enforced) {
+  if (!tls.active) return "none";
+  if (tls.authentication == "dane-ee" || tls.authentication == "dane-ta") return tls.authentication;
+  if (!tls.verified) return "none";
+  return sts_enforced ? "mta-sts" : "pkix";
+}
+
+// The TLSRPT policy of a host that DANE authenticates (RFC 8460 §4.4: policy type "tlsa").
+inline tlsrpt_policy dane_report_policy(const std::string& domain, const std::string& host) {
+  tlsrpt_policy p;
+  p.type = tlsrpt_policy_type::tlsa;
+  p.domain = domain;
+  p.mx_host = {host};
+  return p;
+}
+
 inline void session_results(routed_result& out, const domain_group& g, const domain_result& d) {
   for (std::size_t i = 0; i < g.messages.size() && i < d.session.messages.size(); ++i) {
     const message_result& got = d.session.messages[i];
@@ -159,7 +179,7 @@ inline void session_results(routed_result& out, const domain_group& g, const dom
       rr = got.recipients[k];
       rr.host = d.host;
       rr.host_address = d.address;
-      rr.tls_auth = d.session.tls.active ? d.session.tls.authentication : "";
+      rr.tls_auth = d.session.tls.active ? d.authentication : "";
     }
   }
 }
@@ -179,7 +199,86 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   const std::span<const message> messages(g.messages);
   bool had_session = false;
   std::error_code last_error;
+  // MTA-STS (RFC 8461) and TLS reporting (RFC 8460): helpers in mta_sts_route.hpp.
+  std::optional<mta_sts_policy> sts;
+  tlsrpt_policy report_policy = detail::sts_report_policy(g.domain, std::nullopt);
+  bool count_sessions = ropts.tls_report != nullptr;
+  if (ropts.mta_sts && ropts.relay_host.empty()) {
+    mta_sts_lookup found = co_await ropts.mta_sts->lookup(resolver, g.domain);
+    if (found.policy && found.policy->mode != mta_sts_mode::none) sts = found.policy;
+    report_policy = detail::sts_report_policy(g.domain, sts);
+    if (found.error) {
+      route_note(ropts, g.domain, "MTA-STS: " + found.reason);
+      if (ropts.tls_report && !sts) {
+        // The policy the TXT record announced is not there: this delivery's one failure.
+        tlsrpt_policy p = report_policy;
+        p.type = tlsrpt_policy_type::sts;
+        tlsrpt_failure f;
+        f.result = detail::sts_lookup_failure(found);
+        f.additional_information = found.reason;
+        ropts.tls_report->failure(p, f);
+        count_sessions = false;
+      }
+    }
+    if (sts) {
+      d.mta_sts = std::string(to_string(sts->mode));
+      route_note(ropts, g.domain,
+                 "MTA-STS policy in " + d.mta_sts + " mode" +
+                     (found.from_cache ? " (cached)" : " (fetched)") + ", id " + sts->id);
+    }
+  }
   for (const mx_host& host : d.route.hosts) {
+    // TLS security level (DANE, RFC 7672): decided per host before connecting.
+    std::optional<host_tls_plan> plan;
+    if (const auto level = level_of(ropts, g.domain)) {
+      plan = co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
+      if (plan->refuse) {
+        if (ropts.tls_report && plan->refuse != errc::tls_not_available) {
+          tlsrpt_failure f;  // RFC 8460 §4.3.2: DANE's own failure types
+          f.result = plan->refuse == errc::dane_required ? tlsrpt_result::dane_required
+                                                         : tlsrpt_result::dnssec_invalid;
+          f.receiving_mx_hostname = host.name;
+          f.additional_information = plan->reason;
+          ropts.tls_report->failure(detail::dane_report_policy(g.domain, host.name), f);
+        }
+        host_attempt refused{host.name, {}, plan->refuse, plan->reason, false};
+        last_error = plan->refuse;
+        route_note(ropts, g.domain, "not using " + host.name + ": " + plan->reason);
+        d.tried.push_back(std::move(refused));
+        continue;
+      }
+      if (plan->dane)
+        route_note(ropts, g.domain, host.name + ": usable TLSA records, TLS authenticated by DANE");
+      else if (!plan->reason.empty()) route_note(ropts, g.domain, host.name + ": " + plan->reason);
+    }
+    // DANE takes precedence over MTA-STS (RFC 8461 §2): a host that usable TLSA records
+    // authenticate is subject to neither the policy's mx patterns nor its PKIX check.
+    const bool dane = plan && plan->dane;
+    const bool sts_listed = !sts || dane || mta_sts_mx_allowed(*sts, host.name);
+    if (!sts_listed) {
+      if (ropts.tls_report) {
+        tlsrpt_failure f;
+        f.result = tlsrpt_result::validation_failure;
+        f.receiving_mx_hostname = host.name;
+        f.additional_information = "MX host matches no mx pattern of the MTA-STS policy";
+        f.failure_reason_code = "mx-mismatch";
+        ropts.tls_report->failure(report_policy, f);
+      }
+      if (sts->mode == mta_sts_mode::enforce) {
+        host_attempt skipped{host.name,
+                             {},
+                             make_error_code(errc::mta_sts_mx_mismatch),
+                             "not allowed by the MTA-STS policy",
+                             false};
+        route_note(ropts, g.domain, "skipping " + host.name + ": " + skipped.reason);
+        last_error = skipped.error;
+        d.tried.push_back(std::move(skipped));
+        continue;
+      }
+      route_note(ropts, g.domain, host.name + " not in the MTA-STS policy (testing: used)");
+    }
+    const bool sts_applies = sts && sts_listed && !dane;
+    const bool sts_enforced = sts_applies && sts->mode == mta_sts_mode::enforce;
     for (const asio::ip::address& address : host.addresses) {
       host_attempt attempt{host.name, address.to_string(), {}, {}, false};
       if (ropts.source_address && ropts.source_address->is_v4() != address.is_v4()) {
@@ -194,24 +293,15 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       session_options here = options;
       // SNI and certificate name: the MX host, unless the caller named one.
       if (here.tls_server_name.empty()) here.tls_server_name = host.name;
-      // TLS security level (DANE, RFC 7672): decided per host before connecting.
-      if (const auto level = level_of(ropts, g.domain)) {
-        host_tls_plan plan =
-            co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
-        if (plan.refuse) {
-          attempt.error = plan.refuse;
-          attempt.reason = plan.reason;
-          last_error = plan.refuse;
-          route_note(ropts, g.domain, "not using " + host.name + ": " + plan.reason);
-          d.tried.push_back(std::move(attempt));
-          continue;
-        }
-        here.tls = plan.mode;
-        if (plan.provider) here.tls_provider = std::move(plan.provider);
-        if (plan.dane)
-          route_note(ropts, g.domain,
-                     host.name + ": usable TLSA records, TLS authenticated by DANE");
-        else if (!plan.reason.empty()) route_note(ropts, g.domain, host.name + ": " + plan.reason);
+      if (plan) {
+        here.tls = plan->mode;
+        if (plan->provider) here.tls_provider = plan->provider;
+      }
+      if (sts_applies) {
+        // The certificate must be valid (PKIX) for the MX host name; enforce: never plaintext.
+        if (ropts.mta_sts->pkix_tls) here.tls_provider = ropts.mta_sts->pkix_tls;
+        here.tls_server_name = host.name;
+        if (sts_enforced && here.tls != tls_mode::implicit) here.tls = tls_mode::required;
       }
       asio::ip::tcp::socket socket(executor);
       route_note(ropts, g.domain,
@@ -228,6 +318,23 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
         continue;
       }
       session_result result = co_await run_session(std::move(socket), pipeline, messages, here);
+      const tls_status handshake = result.tls;
+      if (sts_applies && !sts_enforced && here.tls == tls_mode::opportunistic &&
+          result.tls_fallback_reason && options.tls_provider &&
+          here.tls_provider != options.tls_provider) {
+        // MTA-STS testing: the policy's check failed (reported); delivery proceeds as without
+        // a policy, with the caller's own TLS settings on a fresh connection.
+        route_note(ropts, g.domain,
+                   host.name + ": MTA-STS check failed (" + result.tls_fallback_reason.message() +
+                       "), again with the usual TLS settings");
+        here.tls_provider = options.tls_provider;
+        here.tls_server_name =
+            options.tls_server_name.empty() ? host.name : options.tls_server_name;
+        asio::ip::tcp::socket again(executor);
+        const std::error_code ec =
+            co_await connect_from(again, to, ropts.source_address, options.timeouts.connect);
+        if (!ec) result = co_await run_session(std::move(again), pipeline, messages, here);
+      }
       if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
         // Opportunistic TLS failed before any message byte: a fresh plaintext connection to
         // the same address, never the one on which TLS failed (as `deliver` does).
@@ -250,6 +357,13 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       had_session = true;
       d.host = host.name;
       d.address = attempt.address;
+      d.authentication = detail::connection_authentication(result.tls, sts_enforced);
+      if (count_sessions)
+        detail::report_session(
+            *ropts.tls_report,
+            dane ? detail::dane_report_policy(g.domain, host.name) : report_policy, sts_applies,
+            handshake, result, nothing_decided(result), host.name, attempt.address,
+            ropts.source_address);
       if (nothing_decided(result)) {
         // No answer, a 4xx/421 or 5xx greeting, EHLO or STARTTLS (under a policy requiring
         // TLS) failed: the next address or host may do better (RFC 5321 §5.1).
@@ -287,8 +401,10 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
     d.route.status = {4, 4, 1};
     d.route.text = "no MX host of " + g.domain + " could be reached" +
                    (last_error ? ": " + last_error.message() : std::string());
-    if (last_error == errc::tlsa_lookup_failed || last_error == errc::dane_required) {
-      // As Postfix reports a TLSA lookup error or a DANE policy not met: 4.7.5.
+    if (last_error == errc::tlsa_lookup_failed || last_error == errc::dane_required ||
+        last_error == errc::mta_sts_mx_mismatch) {
+      // As Postfix reports a TLSA lookup error or a DANE policy not met (and an enforced
+      // MTA-STS policy no MX host matches): 4.7.5.
       d.route.status = {4, 7, 5};
       d.route.text =
           "no MX host of " + g.domain + " could be used securely: " + d.tried.back().reason;

@@ -23,6 +23,12 @@ struct domain_result {
   std::string host;                 ///< The host whose session decided; empty if none did.
   std::string address;              ///< Its IP address.
   std::error_code error;            ///< Why no host decided (route error, all hosts failed).
+  /// How the deciding (or last) session's server was authenticated: "mta-sts" (TLS verified
+  /// for the MX name under an enforced MTA-STS policy), "pkix" (the certificate verified
+  /// otherwise), "none" (plaintext or unverified TLS); empty when no session ran.
+  std::string authentication;
+  /// The MTA-STS mode applied ("enforce", "testing"); empty without a policy.
+  std::string mta_sts;
   /// The deciding session (or the last one tried), with this domain's recipients only.
   session_result session;
 };

@@ -19,6 +19,9 @@
 
 namespace smtpipe {
 
+class mta_sts_source;
+class tls_report;
+
 /// Options of routed delivery. The per-address connect timeout is the session's
 /// `timeouts.connect`.
 struct route_options {
@@ -47,6 +50,11 @@ struct route_options {
   std::optional<smtpipe::tls_level> tls_level;
   /// Levels of particular recipient domains (lower-case), before `tls_level`.
   std::vector<std::pair<std::string, smtpipe::tls_level>> tls_levels;
+  /// MTA-STS (RFC 8461): each domain's policy from this source (`mta_sts_client` of
+  /// <smtpipe/routing/mta_sts_fetcher.hpp>); not owned; null: no MTA-STS.
+  mta_sts_source* mta_sts = nullptr;
+  /// TLS reporting data (RFC 8460): every session counted here per policy domain; not owned.
+  smtpipe::tls_report* tls_report = nullptr;
 };
 
 }  // namespace smtpipe
