@@ -50,8 +50,13 @@ inline smtpipe::session_result send_routed(const cli_options& o,
                                            const std::vector<smtpipe::message>& messages) {
   smtpipe::resolver_options ro;
   ro.forwarder = o.dns_server;
+  // The system's root key cannot validate zones that only a resolver named with --dns-server
+  // serves (a test or site resolver): such a resolver's answers are validated only with an
+  // anchor of their own, or when the TLS level needs DNSSEC (dane, dane-only).
+  const bool dane_level = o.tls_level == "dane" || o.tls_level == "dane-only";
   if (o.dns_trust_anchor == "none") ro.dnssec = false;
-  else ro.trust_anchor_file = o.dns_trust_anchor;
+  else if (!o.dns_trust_anchor.empty()) ro.trust_anchor_file = o.dns_trust_anchor;
+  else if (!o.dns_server.empty() && !dane_level) ro.dnssec = false;
   ro.timeout = std::chrono::milliseconds(
       static_cast<long long>(std::max(1000.0, 10000.0 * o.timeout_scale)));
   smtpipe::dns_resolver resolver(io.get_executor(), ro);

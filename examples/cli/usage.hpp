@@ -49,7 +49,8 @@ hosts (RFC 5321 §5.1); --json recipients then say which host and address took t
   --mx-port PORT          the port of every MX host (default 25)
   --source-address ADDR   bind outgoing connections to ADDR (with --server too)
   --dns-trust-anchor FILE DNSSEC trust anchor (DS/DNSKEY records; default: the system's
-                          root key; none: no validation); bogus answers never route mail
+                          root key, with --dns-server only under --tls dane/dane-only;
+                          none: no validation); bogus answers never route mail
   --mta-sts, --no-mta-sts MTA-STS (RFC 8461; default on when routing by MX in a build
                           with libcurl): an enforced policy's MX hosts only, over TLS
                           verified for the MX name (--ca-file: also the policy host's CAs)
