@@ -7,6 +7,7 @@
 #define SMTPIPE_ROUTING_HPP
 
 #include "smtpipe/routing/address_preference.hpp"
+#include "smtpipe/routing/connection_pool.hpp"
 #include "smtpipe/routing/deliver_routed.hpp"
 #include "smtpipe/routing/dns_answer.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
@@ -16,6 +17,8 @@
 #include "smtpipe/routing/host_attempt.hpp"
 #include "smtpipe/routing/mx_host.hpp"
 #include "smtpipe/routing/mx_record.hpp"
+#include "smtpipe/routing/pool_options.hpp"
+#include "smtpipe/routing/pool_stats.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/resolver_options.hpp"
 #include "smtpipe/routing/route.hpp"

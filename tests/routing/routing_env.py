@@ -28,6 +28,11 @@ With --aiosmtpd-server and --make-certs (tests/interop/aiosmtpd_server.py, tests
 make_certs.sh), two aiosmtpd offer STARTTLS: mx-tls-bad (127.0.0.6) with a certificate of an
 unknown CA, mx-tls-good (127.0.0.7) with one of the test CA.
 
+With --pool PATH/unit_pool and --pool-server (tests/routing/pool_server.py), an aiosmtpd that
+counts its connections listens on pool-mx1 (127.0.0.20) and pool-mx2 (127.0.0.21), the MX
+hosts of pa..pf, slow1..6 and pg, ph, slowb1..3 .pool.routing.test; the connection pool
+tests get SMTPIPE_TEST_POOL_STATS (its counters, JSON) and SMTPIPE_TEST_POOL_PID (signals).
+
 The environment passed to the programs: SMTPIPE_TEST_DNS (IP@PORT of unbound),
 SMTPIPE_TEST_MX_PORT, SMTPIPE_TEST_UNBOUND_PID. Everything listens on 127.0.0.0/8 only and
 is stopped at the end, whatever happens.
@@ -55,6 +60,7 @@ SINKS = {"mx-a": "127.0.0.2", "mx-b": "127.0.0.3", "mx-busy": "127.0.0.4"}
 DOWN = "127.0.0.9"
 SOURCE = "127.0.0.5"
 BENCH_HOSTS, BENCH_DOMAINS = 10, 100
+POOL_MX = {"pool-mx1": "127.0.0.20", "pool-mx2": "127.0.0.21"}  # pool_server.py (aiosmtpd)
 SILENT = "127.0.0.8"  # a listening socket never accepted from: connections open, no greeting
 TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
 
@@ -106,6 +112,14 @@ def unbound_conf(base, port, broken_port):
         f'"{z("tlsopp")} MX 10 {z("mx-tls-bad")}"',
         f'"{z("tls")} MX 5 {z("mx-tls-bad")}"', f'"{z("tls")} MX 10 {z("mx-tls-good")}"',
     ]
+    # The pool tests' domains: pa..pf and slow1..6 on pool-mx1, pg, ph and slowb1..3 on pool-mx2
+    # (pool_server.py delays the messages of "slow" domains).
+    for name, ip in POOL_MX.items():
+        data.append(f'"{z(name)} A {ip}"')
+    for d in ["pa", "pb", "pc", "pd", "pe", "pf"] + [f"slow{i}" for i in range(1, 7)]:
+        data.append(f'"{d}.pool.{ZONE} MX 10 {z("pool-mx1")}"')
+    for d in ["pg", "ph"] + [f"slowb{i}" for i in range(1, 4)]:
+        data.append(f'"{d}.pool.{ZONE} MX 10 {z("pool-mx2")}"')
     # The benchmark's domains: d0..d99.bench, spread over ten MX hosts bench-mx0..9.
     for i in range(BENCH_HOSTS):
         data.append(f'"bench-mx{i}.{ZONE} A 127.0.0.{10 + i}"')
@@ -175,6 +189,28 @@ class Unbound:
 
     def stop(self):
         stop_process(self.proc)
+
+
+class PoolServer:
+    """pool_server.py on the POOL_MX addresses: counts connections into `stats` (JSON)."""
+
+    def __init__(self, script, port, stats):
+        self.cmd = ["/usr/bin/python3", script, "--port", str(port), "--stats", stats,
+                    "--data-delay", "0.3"]
+        for ip in POOL_MX.values():
+            self.cmd += ["--host", ip]
+        self.stats = stats
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise ServerUnavailable(f"pool_server.py did not start: {line} {self.proc.stderr.read()}")
+
+    def stop(self):
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
 
 
 class TlsSink:
@@ -388,6 +424,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--aiosmtpd-server", help="tests/interop/aiosmtpd_server.py")
     ap.add_argument("--make-certs", help="tests/tls/make_certs.sh")
+    ap.add_argument("--pool", help="unit_pool: the connection pool tests (needs --pool-server)")
+    ap.add_argument("--pool-server", help="tests/routing/pool_server.py")
     ap.add_argument("--bench", help="bench_routing: 100 domains over 10 smtp-sinks (127.0.0.10-19)")
     ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
     args = ap.parse_args()
@@ -401,8 +439,16 @@ def main():
         unbound = Unbound(base)
         servers.append(unbound)
         bench_ips = [f"127.0.0.{10 + i}" for i in range(BENCH_HOSTS)] if args.bench else []
+        pool_ips = list(POOL_MX.values()) if args.pool_server else []
         port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT]
-                                + bench_ips)
+                                + bench_ips + pool_ips)
+        pool_env = {}
+        if args.pool_server:
+            pool = PoolServer(args.pool_server, port, os.path.join(base, "pool-stats.json"))
+            pool.start()
+            servers.append(pool)
+            pool_env = dict(SMTPIPE_TEST_POOL_STATS=pool.stats,
+                            SMTPIPE_TEST_POOL_PID=str(pool.proc.pid))
         for i, ip in enumerate(bench_ips):
             sink = SmtpSink(os.path.join(base, f"bench{i}"), [], host=ip, hostname=f"bench-mx{i}.routing.test")
             sink.port = port
@@ -435,7 +481,8 @@ def main():
                 tls_sinks[name] = t
         unbound.start()
         env = dict(os.environ, SMTPIPE_TEST_DNS=f"127.0.0.1@{unbound.port}",
-                   SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid))
+                   SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid),
+                   **pool_env)
         ok = True
         if args.send:  # first: the unit tests' cache test stops unbound
             ok = e2e(args.send, env, sink_dirs, tls_sinks, certs)
@@ -446,6 +493,10 @@ def main():
             last = run([args.unit, "-tc=*cache*"], env, timeout=60)
             sys.stdout.write(last.stdout.decode(errors="replace") + last.stderr.decode(errors="replace"))
             ok = ok and first.returncode == 0 and last.returncode == 0
+        if args.pool:
+            p = run([args.pool], env, timeout=120)
+            sys.stdout.write(p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace"))
+            ok = ok and p.returncode == 0
         if args.bench:
             for _ in range(3):
                 b = run([args.bench, str(BENCH_DOMAINS), "1", "10", "100"], env, timeout=600)

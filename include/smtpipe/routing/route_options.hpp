@@ -17,6 +17,8 @@
 
 namespace smtpipe {
 
+class connection_pool;
+
 /// Options of routed delivery. The per-address connect timeout is the session's
 /// `timeouts.connect`.
 struct route_options {
@@ -39,6 +41,11 @@ struct route_options {
   /// host is the most preferred, the route fails with `errc::mail_loop` (5.4.6).
   std::vector<std::string> local_names;
   routing_observer* observer = nullptr;  ///< Not owned; may be null.
+  /// Reuse connections through this pool (not owned; may be null: one connection per domain,
+  /// closed with QUIT at its end). Domains with the same MX host set (and source address, TLS
+  /// policy and port) then share connections, one after another or up to the pool's limits
+  /// at once; the pool must outlive the delivery, and be used from one thread.
+  connection_pool* pool = nullptr;
 };
 
 }  // namespace smtpipe
