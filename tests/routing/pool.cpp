@@ -140,6 +140,28 @@ TEST_CASE("pool: one connection serves many deliveries and domains; close() send
   }));
 }
 
+TEST_CASE("pool: RSET before the next delivery only after a failed transaction [pool]") {
+  asio::io_context io;
+  dns_resolver r(io.get_executor(), test::test_resolver_options());
+  pool_options po;
+  po.idle_timeout = std::chrono::seconds(10);
+  connection_pool pool(io.get_executor(), po);
+  const auto before = server_stats::read();
+  const std::vector<message> good{make("u@pa.pool.routing.test")};
+  const std::vector<message> bad{make("refuse@pb.pool.routing.test")};
+  CHECK(send(io, r, pool, good).all_delivered());
+  CHECK(send(io, r, pool, good).all_delivered());  // after a clean transaction: no RSET
+  CHECK(server_stats::read().get(mx1, "rsets") == before.get(mx1, "rsets"));
+  auto refused = send(io, r, pool, bad);  // MAIL accepted, the only RCPT refused: aborted
+  CHECK(refused.messages[0].recipients[0].status == delivery_status::permanent);
+  CHECK(send(io, r, pool, good).all_delivered());
+  const auto after = server_stats::read();
+  CHECK(after.get(mx1, "rsets") - before.get(mx1, "rsets") == 1);
+  CHECK(after.get(mx1, "opened") - before.get(mx1, "opened") == 1);
+  CHECK(after.get(mx1, "messages") - before.get(mx1, "messages") == 3);
+  close(io, pool);
+}
+
 TEST_CASE("pool: at most max_messages_per_connection messages per connection [pool]") {
   asio::io_context io;
   dns_resolver r(io.get_executor(), test::test_resolver_options());

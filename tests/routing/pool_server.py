@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """An aiosmtpd that counts its connections, for the connection pool tests (routing_env.py).
 
-Listens on every --host (one port), accepts every message (after --data-delay seconds when a
+Listens on every --host (one port), refuses recipients whose local part starts with "refuse"
+(550 5.1.1), accepts every other message (after --data-delay seconds when a
 recipient's domain starts with "slow"), and rewrites --stats (JSON) after every event: per
 listening address the connections opened, open now (until closed or QUIT) and at most at
-once, QUITs received and
+once, QUITs and RSETs received and
 messages accepted, the most connections open at once on all addresses together (peak_total),
 and a generation counter. On SIGUSR1 it sends "421 4.4.2 closing idle connection" on every
 open connection and closes it; on SIGUSR2 it closes every open connection without a word; on SIGHUP it resets the peaks to
@@ -28,7 +29,8 @@ class Stats:
         self.path = path
         self.lock = threading.Lock()
         self.gen = 0
-        self.hosts = {h: {"opened": 0, "open": 0, "peak": 0, "quits": 0, "messages": 0} for h in hosts}
+        self.hosts = {h: {"opened": 0, "open": 0, "peak": 0, "quits": 0, "messages": 0,
+                          "rsets": 0} for h in hosts}
         self.conns = {h: set() for h in hosts}
         self.open_total = 0
         self.peak_total = 0
@@ -55,6 +57,16 @@ class Stats:
 class Handler:
     def __init__(self, stats, host, delay):
         self.stats, self.host, self.delay = stats, host, delay
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse"):
+            return f"550 5.1.1 <{address}>: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_RSET(self, server, session, envelope):
+        self.stats.event(self.host, "rsets")
+        return "250 2.0.0 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay and any(r.rsplit("@", 1)[-1].startswith("slow") for r in envelope.rcpt_tos):

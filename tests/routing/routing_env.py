@@ -372,6 +372,26 @@ def e2e(send, env, sink_dirs, tls_sinks, certs):
         check(min(seen.values()) >= 3, f"equal preferences not shuffled: {seen}")
     c.case("equal preferences shuffled (24 runs)", shuffle)
 
+    def pooled_domains():
+        stats_file = env.get("SMTPIPE_TEST_POOL_STATS")
+        check(stats_file, "pool_server.py was not started (--pool-server)")
+
+        def stats():
+            with open(stats_file) as f:
+                return json.load(f)["hosts"][POOL_MX["pool-mx1"]]
+        before = stats()
+        p, rows, new, err = send_to("a@pa.pool.routing.test", "b@pb.pool.routing.test",
+                                    "c@pc.pool.routing.test")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check([r["address"] for r in rows] == [POOL_MX["pool-mx1"]] * 3, f"rows {rows}")
+        after = stats()
+        # One connection for the three domains' transactions, ended with QUIT.
+        check(after["opened"] - before["opened"] == 1, f"connections: {before} -> {after}")
+        check(after["messages"] - before["messages"] == 3, f"messages: {before} -> {after}")
+        check(after["quits"] - before["quits"] == 1, f"QUITs: {before} -> {after}")
+    c.case("three domains with the same MX host: one pooled connection, QUIT at the end",
+           pooled_domains)
+
     def silent():
         start = time.monotonic()
         p, rows, new, err = send_to("user@silent.routing.test",
