@@ -437,6 +437,69 @@ def e2e(send, env, sink_dirs, tls_sinks, certs):
     return c.failed == 0
 
 
+def postfix_bench(base, env, rounds=10):
+    """The --bench deliveries (one message to each of the 100 bench domains, `rounds` times)
+    by a private Postfix: its own config and queue directories, no relayhost, no smtpd, MX
+    lookups through the system resolver, which bench_netns.sh points at this unbound. Postfix is
+    stopped while the messages are injected (sendmail puts them in maildrop), then started: the
+    time is from its start until its queue is empty. New connections are the delivery log lines
+    without conn_use=."""
+    pf = os.path.join(base, f"postfix-{time.monotonic_ns()}")
+    conf, queue, data = (os.path.join(pf, d) for d in ("etc", "queue", "data"))
+    for d in (conf, queue, data):
+        os.makedirs(d)
+    shutil.chown(data, "postfix")
+    log = os.path.join(pf, "maillog")
+    shutil.copy("/etc/postfix/master.cf", conf)
+    with open(os.path.join(conf, "main.cf"), "w") as f:
+        f.write(f"""compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = bench.example.org
+mydestination =
+relayhost =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtp_tls_security_level = none
+smtp_host_lookup = dns
+maillog_file = {log}
+maillog_file_prefixes = {pf}
+notify_classes =
+""")
+    postconf = lambda *a: subprocess.run(["postconf", "-c", conf, *a], check=True,  # noqa: E731
+                                         capture_output=True)
+    # No listener (the sinks use port 25), nothing chrooted (the resolver is the namespace's).
+    postconf("-MX", "smtp/inet")
+    postconf("-F", "*/*/chroot = n")
+    pfx = lambda *a: subprocess.run(["postfix", "-c", conf, *a], capture_output=True, text=True)  # noqa: E731
+    domains = [f"user@d{i}.bench.{ZONE[:-1]}" for i in range(BENCH_DOMAINS)]
+    msg = b"From: bench@example.org\r\nSubject: bench\r\n\r\nrouted\r\n"
+    for _ in range(rounds):
+        for rcpt in domains:
+            # (postdrop warns that pickup is not running: it is started below)
+            subprocess.run(["sendmail", "-C", conf, "-f", "bench@example.org", rcpt], input=msg,
+                           check=True, stderr=subprocess.DEVNULL)
+    total = rounds * len(domains)
+    sent = lambda: open(log).read().count("status=sent") if os.path.exists(log) else 0  # noqa: E731
+    start = time.monotonic()
+    r = pfx("start")
+    if r.returncode != 0:
+        print(f"postfix start failed: {r.stdout}{r.stderr}")
+        return False
+    try:
+        wait_until(lambda: sent() >= total, 120, 0.01)
+        secs = time.monotonic() - start
+    finally:
+        pfx("stop")
+    lines = [line for line in open(log) if "status=sent" in line]
+    new_connections = sum(1 for line in lines if "conn_use=" not in line)
+    print(f"postfix messages={total} delivered={len(lines)} seconds={secs:.3f} "
+          f"msg_per_s={total / secs:.1f} connections={new_connections}")
+    return len(lines) == total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unit")
@@ -447,6 +510,11 @@ def main():
     ap.add_argument("--pool", help="unit_pool: the connection pool tests (needs --pool-server)")
     ap.add_argument("--pool-server", help="tests/routing/pool_server.py")
     ap.add_argument("--bench", help="bench_routing: 100 domains over 10 smtp-sinks (127.0.0.10-19)")
+    ap.add_argument("--postfix-bench", action="store_true",
+                    help="also time a private Postfix's smtp client on the --bench deliveries "
+                         "(needs --dns-port 53 and --mx-port 25: run by bench_netns.sh)")
+    ap.add_argument("--dns-port", type=int, help="unbound's port (default: a free one)")
+    ap.add_argument("--mx-port", type=int, help="the sinks' port (default: a free one)")
     ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="smtpipe-routing-")
@@ -457,11 +525,13 @@ def main():
     ok = False
     try:
         unbound = Unbound(base)
+        if args.dns_port:
+            unbound.port = args.dns_port
         servers.append(unbound)
         bench_ips = [f"127.0.0.{10 + i}" for i in range(BENCH_HOSTS)] if args.bench else []
         pool_ips = list(POOL_MX.values()) if args.pool_server else []
         port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT]
-                                + bench_ips + pool_ips)
+                                + bench_ips + pool_ips) if not args.mx_port else args.mx_port
         pool_env = {}
         if args.pool_server:
             pool = PoolServer(args.pool_server, port, os.path.join(base, "pool-stats.json"))
@@ -522,6 +592,9 @@ def main():
                 b = run([args.bench, str(BENCH_DOMAINS), "1", "10", "100"], env, timeout=600)
                 sys.stdout.write(b.stdout.decode() + b.stderr.decode())
                 ok = ok and b.returncode == 0
+        if args.bench and args.postfix_bench:
+            for _ in range(3):
+                ok = postfix_bench(base, env) and ok
         if args.run:
             ok = ok and subprocess.run(args.run, env=env).returncode == 0
     except ServerUnavailable as e:
