@@ -162,6 +162,26 @@ TEST_CASE("pool: RSET before the next delivery only after a failed transaction [
   close(io, pool);
 }
 
+TEST_CASE("pool: a message whose final reply never came is unknown, never sent again [pool]") {
+  asio::io_context io;
+  dns_resolver r(io.get_executor(), test::test_resolver_options());
+  pool_options po;
+  po.idle_timeout = std::chrono::seconds(10);
+  connection_pool pool(io.get_executor(), po);
+  const auto before = server_stats::read();
+  const std::vector<message> lost{make("drop@pa.pool.routing.test")};
+  auto res = send(io, r, pool, lost);  // the server closes after the data, without a reply
+  CHECK(res.messages[0].recipients[0].status == delivery_status::unknown);
+  CHECK(res.count(delivery_status::delivered) == 0);
+  const std::vector<message> next{make("u@pb.pool.routing.test")};
+  CHECK(send(io, r, pool, next).all_delivered());  // on a new connection
+  close(io, pool);
+  const auto after = server_stats::read();
+  CHECK(after.get(mx1, "dropped") - before.get(mx1, "dropped") == 1);  // not sent again
+  CHECK(after.get(mx1, "opened") - before.get(mx1, "opened") == 2);
+  CHECK(after.get(mx1, "messages") - before.get(mx1, "messages") == 1);
+}
+
 TEST_CASE("pool: at most max_messages_per_connection messages per connection [pool]") {
   asio::io_context io;
   dns_resolver r(io.get_executor(), test::test_resolver_options());

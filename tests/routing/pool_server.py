@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """An aiosmtpd that counts its connections, for the connection pool tests (routing_env.py).
 
-Listens on every --host (one port), refuses recipients whose local part starts with "refuse"
-(550 5.1.1), accepts every other message (after --data-delay seconds when a
-recipient's domain starts with "slow"), and rewrites --stats (JSON) after every event: per
+Listens on every --host (one port). Refuses recipients whose local part starts with "refuse"
+(550 5.1.1); after the data of a message to a recipient starting with "drop", closes the
+connection without a reply; accepts every other message (after --data-delay seconds when a
+recipient's domain starts with "slow"). Rewrites --stats (JSON) after every event: per
 listening address the connections opened, open now (until closed or QUIT) and at most at
-once, QUITs and RSETs received and
-messages accepted, the most connections open at once on all addresses together (peak_total),
-and a generation counter. On SIGUSR1 it sends "421 4.4.2 closing idle connection" on every
-open connection and closes it; on SIGUSR2 it closes every open connection without a word; on SIGHUP it resets the peaks to
-the connections open now. Prints "READY" once listening; stops when standard input closes or
-on SIGTERM. Run with Debian's /usr/bin/python3 (python3-aiosmtpd).
+once, the QUITs and RSETs received, the messages dropped and accepted; the most connections
+open at once on all addresses together (peak_total); a generation counter.
+
+On SIGUSR1 it sends "421 4.4.2 closing idle connection" on every open connection and closes
+it; on SIGUSR2 it closes every open connection without a word; on SIGHUP it resets the peaks
+to the connections open now. Prints "READY" once listening; stops when standard input closes
+or on SIGTERM. Run with Debian's /usr/bin/python3 (python3-aiosmtpd).
 """
 import argparse
 import asyncio
@@ -30,7 +32,7 @@ class Stats:
         self.lock = threading.Lock()
         self.gen = 0
         self.hosts = {h: {"opened": 0, "open": 0, "peak": 0, "quits": 0, "messages": 0,
-                          "rsets": 0} for h in hosts}
+                          "rsets": 0, "dropped": 0} for h in hosts}
         self.conns = {h: set() for h in hosts}
         self.open_total = 0
         self.peak_total = 0
@@ -69,6 +71,11 @@ class Handler:
         return "250 2.0.0 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(r.startswith("drop") for r in envelope.rcpt_tos):
+            # The message arrived, the reply never leaves: its fate is unknown to the client.
+            self.stats.event(self.host, "dropped")
+            server.transport.abort()
+            return "250 2.0.0 never sent"
         if self.delay and any(r.rsplit("@", 1)[-1].startswith("slow") for r in envelope.rcpt_tos):
             await asyncio.sleep(self.delay)
         self.stats.event(self.host, "messages")
