@@ -14,7 +14,7 @@ set -eu
 PACKAGES="meson ninja-build pkg-config g++ clang clang-format libboost-dev libasio-dev doctest-dev
 libssl-dev libbenchmark-dev postfix python3-aiosmtpd python3-aiosmtplib libpoco-dev
 libcurl4-openssl-dev swaks openssl gnuplot-nox strace dovecot-core dovecot-lmtpd scdoc unbound
-libunbound-dev libclang-rt-14-dev llvm ldnsutils dns-root-data"
+libunbound-dev libclang-rt-14-dev llvm ldnsutils dns-root-data iproute2"
 
 is_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

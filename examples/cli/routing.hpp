@@ -94,13 +94,28 @@ inline smtpipe::session_result send_routed(const cli_options& o,
     route.mta_sts = &*sts;
   }
 #endif
+  // Routed by MX: recipient domains whose MX host set is the same share connections (one
+  // domain after another on one connection), closed with QUIT at the end.
+  smtpipe::connection_pool pool(io.get_executor());
+  if (!o.server_given) route.pool = &pool;
   smtpipe::routed_result routed;
   std::exception_ptr failure;
-  asio::co_spawn(io, smtpipe::deliver_routed(resolver, pipeline, messages, options, route),
-                 [&](std::exception_ptr e, smtpipe::routed_result r) {
-                   failure = e;
-                   routed = std::move(r);
-                 });
+  auto work = [&]() -> asio::awaitable<smtpipe::routed_result> {
+    std::exception_ptr e;
+    smtpipe::routed_result r;
+    try {
+      r = co_await smtpipe::deliver_routed(resolver, pipeline, messages, options, route);
+    } catch (...) {
+      e = std::current_exception();
+    }
+    co_await pool.close();
+    if (e) std::rethrow_exception(e);
+    co_return r;
+  };
+  asio::co_spawn(io, work(), [&](std::exception_ptr e, smtpipe::routed_result r) {
+    failure = e;
+    routed = std::move(r);
+  });
   io.run();
   if (failure) std::rethrow_exception(failure);
   if (!o.tlsrpt_file.empty()) {

@@ -9,6 +9,7 @@
 
 #include "smtpipe/routing/address_preference.hpp"
 #include "smtpipe/routing/default_trust_anchor.hpp"
+#include "smtpipe/routing/connection_pool.hpp"
 #include "smtpipe/routing/deliver_routed.hpp"
 #include "smtpipe/routing/dns_answer.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
@@ -23,6 +24,8 @@
 #include "smtpipe/routing/mta_sts_source.hpp"
 #include "smtpipe/routing/mx_host.hpp"
 #include "smtpipe/routing/mx_record.hpp"
+#include "smtpipe/routing/pool_options.hpp"
+#include "smtpipe/routing/pool_stats.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/resolver_options.hpp"
 #include "smtpipe/routing/route.hpp"

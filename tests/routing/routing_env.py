@@ -40,6 +40,10 @@ mx-rogue (127.0.0.21) and mx-sts (127.0.0.22), and these domains with a _mta-sts
     fetchfail     MX 10 mx-tls-bad; the policy URL answers 404       -> as without a policy
     invalid       MX 10 mx-rogue; the policy has no mx field           -> as without a policy
     cached, html, redirect: policies for the C++ lookup tests (mta_sts.cpp)
+With --pool PATH/unit_pool and --pool-server (tests/routing/pool_server.py), an aiosmtpd that
+counts its connections listens on pool-mx1 (127.0.0.31) and pool-mx2 (127.0.0.32), the MX
+hosts of pa..pf, slow1..6 and pg, ph, slowb1..3 .pool.routing.test; the connection pool
+tests get SMTPIPE_TEST_POOL_STATS (its counters, JSON) and SMTPIPE_TEST_POOL_PID (signals).
 
 The environment passed to the programs: SMTPIPE_TEST_DNS (IP@PORT of unbound),
 SMTPIPE_TEST_MX_PORT, SMTPIPE_TEST_UNBOUND_PID. Everything listens on 127.0.0.0/8 only and
@@ -68,6 +72,7 @@ SINKS = {"mx-a": "127.0.0.2", "mx-b": "127.0.0.3", "mx-busy": "127.0.0.4"}
 DOWN = "127.0.0.9"
 SOURCE = "127.0.0.5"
 BENCH_HOSTS, BENCH_DOMAINS = 10, 100
+POOL_MX = {"pool-mx1": "127.0.0.31", "pool-mx2": "127.0.0.32"}  # pool_server.py (aiosmtpd)
 SILENT = "127.0.0.8"  # a listening socket never accepted from: connections open, no greeting
 TLS_SINKS = {"mx-tls-bad": ("127.0.0.6", "untrusted"), "mx-tls-good": ("127.0.0.7", "server")}
 STS_HTTPS = "127.0.0.20"
@@ -150,6 +155,14 @@ def unbound_conf(base, port, broken_port):
         data.append(f'"mta-sts.{z(d)} A {STS_HTTPS}"')
     for d, mxs in STS_MX.items():
         data += [f'"{z(d)} MX {m.split()[0]} {z(m.split()[1])}"' for m in mxs]
+    # The pool tests' domains: pa..pf and slow1..6 on pool-mx1, pg, ph and slowb1..3 on pool-mx2
+    # (pool_server.py delays the messages of "slow" domains).
+    for name, ip in POOL_MX.items():
+        data.append(f'"{z(name)} A {ip}"')
+    for d in ["pa", "pb", "pc", "pd", "pe", "pf"] + [f"slow{i}" for i in range(1, 7)]:
+        data.append(f'"{d}.pool.{ZONE} MX 10 {z("pool-mx1")}"')
+    for d in ["pg", "ph"] + [f"slowb{i}" for i in range(1, 4)]:
+        data.append(f'"{d}.pool.{ZONE} MX 10 {z("pool-mx2")}"')
     # The benchmark's domains: d0..d99.bench, spread over ten MX hosts bench-mx0..9.
     for i in range(BENCH_HOSTS):
         data.append(f'"bench-mx{i}.{ZONE} A 127.0.0.{10 + i}"')
@@ -219,6 +232,28 @@ class Unbound:
 
     def stop(self):
         stop_process(self.proc)
+
+
+class PoolServer:
+    """pool_server.py on the POOL_MX addresses: counts connections into `stats` (JSON)."""
+
+    def __init__(self, script, port, stats):
+        self.cmd = ["/usr/bin/python3", script, "--port", str(port), "--stats", stats,
+                    "--data-delay", "0.3"]
+        for ip in POOL_MX.values():
+            self.cmd += ["--host", ip]
+        self.stats = stats
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise ServerUnavailable(f"pool_server.py did not start: {line} {self.proc.stderr.read()}")
+
+    def stop(self):
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
 
 
 class TlsSink:
@@ -462,6 +497,26 @@ def e2e(send, env, sink_dirs, tls_sinks, certs):
         check(min(seen.values()) >= 3, f"equal preferences not shuffled: {seen}")
     c.case("equal preferences shuffled (24 runs)", shuffle)
 
+    def pooled_domains():
+        stats_file = env.get("SMTPIPE_TEST_POOL_STATS")
+        check(stats_file, "pool_server.py was not started (--pool-server)")
+
+        def stats():
+            with open(stats_file) as f:
+                return json.load(f)["hosts"][POOL_MX["pool-mx1"]]
+        before = stats()
+        p, rows, new, err = send_to("a@pa.pool.routing.test", "b@pb.pool.routing.test",
+                                    "c@pc.pool.routing.test")
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check([r["address"] for r in rows] == [POOL_MX["pool-mx1"]] * 3, f"rows {rows}")
+        after = stats()
+        # One connection for the three domains' transactions, ended with QUIT.
+        check(after["opened"] - before["opened"] == 1, f"connections: {before} -> {after}")
+        check(after["messages"] - before["messages"] == 3, f"messages: {before} -> {after}")
+        check(after["quits"] - before["quits"] == 1, f"QUITs: {before} -> {after}")
+    c.case("three domains with the same MX host: one pooled connection, QUIT at the end",
+           pooled_domains)
+
     def silent():
         start = time.monotonic()
         p, rows, new, err = send_to("user@silent.routing.test",
@@ -619,6 +674,73 @@ def sts_e2e(send, env, tls_sinks, sts_sinks, policy, certs, base):
     c.case("--no-mta-sts: the most preferred MX", switched_off)
     print(f"{c.passed} passed, {c.failed} failed")
     return c.failed == 0
+def postfix_bench(base, env, rounds=10):
+    """The --bench deliveries (one message to each of the 100 bench domains, `rounds` times)
+    by a private Postfix: its own config and queue directories, no relayhost, no smtpd, MX
+    lookups through the system resolver, which bench_netns.sh points at this unbound. Postfix is
+    stopped while the messages are injected (sendmail puts them in maildrop), then started: the
+    time is from its start until its queue is empty. New connections are the delivery log lines
+    without conn_use=."""
+    pf = os.path.join(base, f"postfix-{time.monotonic_ns()}")
+    conf, queue, data = (os.path.join(pf, d) for d in ("etc", "queue", "data"))
+    for d in (conf, queue, data):
+        os.makedirs(d)
+    shutil.chown(data, "postfix")
+    log = os.path.join(pf, "maillog")
+    shutil.copy("/etc/postfix/master.cf", conf)
+    with open(os.path.join(conf, "main.cf"), "w") as f:
+        f.write(f"""compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = bench.example.org
+mydestination =
+relayhost =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtp_tls_security_level = none
+smtp_host_lookup = dns
+notify_classes =
+""")
+    postconf = lambda *a: subprocess.run(["postconf", "-c", conf, *a], check=True,  # noqa: E731
+                                         capture_output=True)
+    # No listener (the sinks use port 25), nothing chrooted (the resolver is the namespace's).
+    postconf("-MX", "smtp/inet")
+    postconf("-F", "*/*/chroot = n")
+    pfx = lambda *a: subprocess.run(["postfix", "-c", conf, *a], capture_output=True, text=True)  # noqa: E731
+    r = pfx("check")  # creates the queue directories (before maillog_file: check logs to stderr)
+    if r.returncode != 0:
+        print(f"postfix check failed: {r.stdout}{r.stderr}")
+        return False
+    postconf("-e", f"maillog_file = {log}", f"maillog_file_prefixes = {pf}")
+    domains = [f"user@d{i}.bench.{ZONE[:-1]}" for i in range(BENCH_DOMAINS)]
+    msg = b"From: bench@example.org\r\nSubject: bench\r\n\r\nrouted\r\n"
+    injected = time.monotonic()
+    for _ in range(rounds):
+        for rcpt in domains:
+            # (postdrop warns that pickup is not running: it is started below)
+            subprocess.run(["sendmail", "-C", conf, "-f", "bench@example.org", rcpt], input=msg,
+                           check=True, stderr=subprocess.DEVNULL)
+    total = rounds * len(domains)
+    print(f"postfix: {total} messages injected in {time.monotonic() - injected:.1f} s (untimed)",
+          flush=True)
+    sent = lambda: open(log).read().count("status=sent") if os.path.exists(log) else 0  # noqa: E731
+    start = time.monotonic()
+    r = pfx("start")
+    if r.returncode != 0:
+        print(f"postfix start failed: {r.stdout}{r.stderr}")
+        return False
+    try:
+        wait_until(lambda: sent() >= total, 300, 0.01)
+        secs = time.monotonic() - start
+    finally:
+        pfx("stop")
+    lines = [line for line in open(log) if "status=sent" in line]
+    new_connections = sum(1 for line in lines if "conn_use=" not in line)
+    print(f"postfix messages={total} delivered={len(lines)} seconds={secs:.3f} "
+          f"msg_per_s={total / secs:.1f} connections={new_connections}")
+    return len(lines) == total
 
 
 def main():
@@ -631,7 +753,14 @@ def main():
     ap.add_argument("--sts-server", help="tests/routing/mta_sts_server.py: MTA-STS cases")
     ap.add_argument("--sts-unit", help="unit_mta_sts: its live cases (needs --sts-server)")
     ap.add_argument("--sts-send", help="smtpipe-send: the MTA-STS cases (needs --sts-server)")
+    ap.add_argument("--pool", help="unit_pool: the connection pool tests (needs --pool-server)")
+    ap.add_argument("--pool-server", help="tests/routing/pool_server.py")
     ap.add_argument("--bench", help="bench_routing: 100 domains over 10 smtp-sinks (127.0.0.10-19)")
+    ap.add_argument("--postfix-bench", action="store_true",
+                    help="also time a private Postfix's smtp client on the --bench deliveries "
+                         "(needs --dns-port 53 and --mx-port 25: run by bench_netns.sh)")
+    ap.add_argument("--dns-port", type=int, help="unbound's port (default: a free one)")
+    ap.add_argument("--mx-port", type=int, help="the sinks' port (default: a free one)")
     ap.add_argument("--run", nargs=argparse.REMAINDER, help="run this command in the environment")
     args = ap.parse_args()
     base = tempfile.mkdtemp(prefix="smtpipe-routing-")
@@ -642,11 +771,21 @@ def main():
     ok = False
     try:
         unbound = Unbound(base)
+        if args.dns_port:
+            unbound.port = args.dns_port
         servers.append(unbound)
         bench_ips = [f"127.0.0.{10 + i}" for i in range(BENCH_HOSTS)] if args.bench else []
         sts_ips = list(STS_SINKS.values()) if args.sts_server else []
+        pool_ips = list(POOL_MX.values()) if args.pool_server else []
         port = port_free_on_all(list(SINKS.values()) + [ip for ip, _ in TLS_SINKS.values()] + [SILENT]
-                                + bench_ips + sts_ips)
+                                + bench_ips + sts_ips + pool_ips) if not args.mx_port else args.mx_port
+        pool_env = {}
+        if args.pool_server:
+            pool = PoolServer(args.pool_server, port, os.path.join(base, "pool-stats.json"))
+            pool.start()
+            servers.append(pool)
+            pool_env = dict(SMTPIPE_TEST_POOL_STATS=pool.stats,
+                            SMTPIPE_TEST_POOL_PID=str(pool.proc.pid))
         for i, ip in enumerate(bench_ips):
             sink = SmtpSink(os.path.join(base, f"bench{i}"), [], host=ip, hostname=f"bench-mx{i}.routing.test")
             sink.port = port
@@ -690,7 +829,8 @@ def main():
             servers.append(policy)
         unbound.start()
         env = dict(os.environ, SMTPIPE_TEST_DNS=f"127.0.0.1@{unbound.port}",
-                   SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid))
+                   SMTPIPE_TEST_MX_PORT=str(port), SMTPIPE_TEST_UNBOUND_PID=str(unbound.proc.pid),
+                   **pool_env)
         if policy:
             env.update(SMTPIPE_TEST_STS_PORT=str(policy.port), SMTPIPE_TEST_STS_LOG=policy.log,
                        SMTPIPE_TEST_STS_CA=os.path.join(certs, "ca.crt"))
@@ -714,11 +854,18 @@ def main():
             last = run([args.unit, "-tc=*cache*"], env, timeout=60)
             sys.stdout.write(last.stdout.decode(errors="replace") + last.stderr.decode(errors="replace"))
             ok = ok and first.returncode == 0 and last.returncode == 0
+        if args.pool:
+            p = run([args.pool], env, timeout=120)
+            sys.stdout.write(p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace"))
+            ok = ok and p.returncode == 0
         if args.bench:
             for _ in range(3):
                 b = run([args.bench, str(BENCH_DOMAINS), "1", "10", "100"], env, timeout=600)
                 sys.stdout.write(b.stdout.decode() + b.stderr.decode())
                 ok = ok and b.returncode == 0
+        if args.bench and args.postfix_bench:  # injecting the messages takes ~10 s a run
+            for _ in range(3):
+                ok = postfix_bench(base, env) and ok
         if args.run:
             ok = ok and subprocess.run(args.run, env=env).returncode == 0
     except ServerUnavailable as e:

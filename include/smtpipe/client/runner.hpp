@@ -24,6 +24,7 @@
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -185,14 +186,32 @@ inline runtime_table make_table(const state_machine& machine) {
 
 // ---- the loop -------------------------------------------------------------------------------
 
+/// What the runner does when a session's messages are done: nothing, QUIT follows.
+struct no_hold {};
+
 /// Runs the states in order from the first, following their transitions, until the end.
-template <class Table>
-asio::awaitable<void> run_states(session& s, const Table& table) {
+/// With a `Hold` other than `no_hold` (a connection pool), a usable session that reaches
+/// `quit` first reads every reply still due, then awaits `hold(s)`: `true` means other
+/// messages were loaded (`session_control::load`) and the session goes on at `rset` (which
+/// resets only a transaction left unfinished), `false` that it ends with QUIT.
+template <class Table, class Hold = no_hold>
+asio::awaitable<void> run_states(session& s, const Table& table, Hold hold = {}) {
   const std::size_t end = table.size();
   const auto rset_position = static_cast<std::size_t>(table.position_of(state_id::rset));
   const auto quit_position = static_cast<std::size_t>(table.position_of(state_id::quit));
   std::size_t position = 0;
   while (position < end) {
+    if constexpr (!std::is_same_v<Hold, no_hold>) {
+      if (position == quit_position && s.usable()) {
+        (void)co_await s.flush();  // the last final "." may still wait for its reply
+        bool more = false;
+        if (s.usable()) more = co_await hold(s);
+        if (more) {
+          position = rset_position;
+          continue;
+        }
+      }
+    }
     const state_entry& e = table.at(position);
     if (e.applies && !e.applies(s, e.context)) {
       session_control::skipped(s, e);
@@ -234,13 +253,13 @@ asio::awaitable<void> run_states(session& s, const Table& table) {
   }
 }
 
-template <class Table>
-asio::awaitable<void> run_and_stop(session& s, const Table& table) {
+template <class Table, class Hold>
+asio::awaitable<void> run_and_stop(session& s, const Table& table, Hold hold) {
   // Implicit TLS (RFC 8314): the handshake comes before the greeting is read. (A co_await
   // inside a condition is avoided on purpose: g++ 12 miscompiles some of those.)
   std::error_code handshake;
   if (s.options().tls == tls_mode::implicit) handshake = co_await s.start_tls();
-  if (!handshake) co_await run_states(s, table);
+  if (!handshake) co_await run_states(s, table, std::move(hold));
   session_control::stop(s);
 }
 
@@ -249,8 +268,8 @@ asio::awaitable<void> run_and_stop(session& s, const Table& table) {
 /// session they reference outlives them. Cheaper than `states && reader && watchdog` (Asio's
 /// parallel group: about 3.6 KiB of frames and handlers per session). A cancellation of this
 /// coroutine reaches the states' waits; the session then stops, which ends the other two.
-template <class Table>
-asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
+template <class Table, class Hold = no_hold>
+asio::awaitable<void> run_beside_reader(session& s, const Table& table, Hold hold = {}) {
   auto reader_ended = [&s](std::exception_ptr failure) {
     if (failure) {  // a failure in the reader ends the session
       std::error_code ec = make_error_code(errc::state_failed);
@@ -267,7 +286,7 @@ asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
   session_control::start_helpers(s, co_await asio::this_coro::executor, reader_ended);
   std::exception_ptr failure;
   try {
-    co_await run_and_stop(s, table);
+    co_await run_and_stop(s, table, std::move(hold));
   } catch (const std::system_error& ex) {
     session_control::broken(s, ex.code());
   } catch (...) {
@@ -282,11 +301,13 @@ asio::awaitable<void> run_beside_reader(session& s, const Table& table) {
 }
 
 /// Validates, optionally connects (`connect(socket)` returns `awaitable<std::error_code>`),
-/// then runs the states beside the session's reader and watchdog.
-template <class Table, class Connect>
+/// then runs the states beside the session's reader and watchdog (see `run_states` for
+/// `hold`).
+template <class Table, class Connect, class Hold = no_hold>
 asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table table,
                                           std::span<const message> messages,
-                                          session_options options, Connect connect) {
+                                          session_options options, Connect connect,
+                                          Hold hold = {}) {
   transport io(std::move(socket));
   session s(io, options, messages);
   session_control::set_names(s, table.names());
@@ -298,7 +319,7 @@ asio::awaitable<session_result> run_table(asio::ip::tcp::socket socket, Table ta
     std::error_code ignored;
     io.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     session_control::start(s);
-    co_await run_beside_reader(s, table);
+    co_await run_beside_reader(s, table, std::move(hold));
   }
   session_control::stop(s);
   co_return session_control::take_result(s);

@@ -7,6 +7,7 @@
 #include "smtpipe/client/runner.hpp"
 #include "smtpipe/config.hpp"
 #include "smtpipe/error.hpp"
+#include "smtpipe/routing/connection_pool.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
 #include "smtpipe/routing/host_tls_plan.hpp"
 #include "smtpipe/routing/mta_sts_route.hpp"
@@ -177,8 +178,8 @@ inline void session_results(routed_result& out, const domain_group& g, const dom
     for (std::size_t k = 0; k < g.recipient_index[i].size() && k < got.recipients.size(); ++k) {
       recipient_result& rr = target.recipients[g.recipient_index[i][k]];
       rr = got.recipients[k];
-      rr.host = d.host;
-      rr.host_address = d.address;
+      if (rr.host.empty()) rr.host = d.host;
+      if (rr.host_address.empty()) rr.host_address = d.address;
       rr.tls_auth = d.session.tls.active ? d.authentication : "";
     }
   }
@@ -412,6 +413,233 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   }
 }
 
+/// The pool's destination of a route: its MX host set (in any order), source address, TLS
+/// policy and port.
+inline std::string pool_key(const route& r, const route_options& ropts,
+                            const session_options& options) {
+  std::vector<std::string> names;
+  for (const auto& h : r.hosts) names.push_back(h.name);
+  std::sort(names.begin(), names.end());
+  std::string key;
+  for (const auto& n : names) key += n + ",";
+  key += "|" + (ropts.source_address ? ropts.source_address->to_string() : std::string()) + "|" +
+         std::to_string(static_cast<int>(options.tls)) + "|" + std::to_string(ropts.port);
+  return key;
+}
+
+/// A reused connection broke before any reply decided a recipient (a 421 or a close as the
+/// next delivery began): nothing was accepted and no final "." went out, so the messages
+/// may go again on a fresh connection.
+inline bool broke_before_deciding(const session_result& r) {
+  if (!r.error) return false;
+  for (const auto& m : r.messages) {
+    if (m.error) return false;
+    for (const auto& rr : m.recipients)
+      if (rr.status != delivery_status::transient || (rr.code != 0 && rr.code != 421)) return false;
+  }
+  return true;
+}
+
+/// Copies a batch's results into `out` from message `first` on, with host and address.
+inline void take_batch_results(session_result& out, std::size_t first, session_result& batch,
+                               const std::string& host, const std::string& address) {
+  for (std::size_t i = 0; i < batch.messages.size() && first + i < out.messages.size(); ++i) {
+    message_result& m = out.messages[first + i];
+    m = std::move(batch.messages[i]);
+    for (auto& rr : m.recipients) {
+      rr.host = host;
+      rr.host_address = address;
+    }
+  }
+  out.transactions += batch.transactions;
+  if (batch.error && !out.error) {
+    out.error = batch.error;
+    out.error_state = batch.error_state;
+    out.error_stage = batch.error_stage;
+    out.error_text = batch.error_text;
+  }
+  if (out.greeting.empty()) {
+    out.greeting = batch.greeting;
+    out.esmtp = batch.esmtp;
+    out.pipelining = batch.pipelining;
+    out.tls = batch.tls;
+    out.tls_fallback_reason = batch.tls_fallback_reason;
+    out.authenticated = batch.authenticated;
+  }
+}
+
+/// `deliver_domain` through `ropts.pool`: the domain's messages go over pooled connections
+/// of its destination (a reused one when one is idle and alive, else a new one to the route's
+/// hosts in turn), in batches of at most the pool's messages per connection.
+template <class Pipeline>
+asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeline& pipeline,
+                                            const domain_group& g, session_options options,
+                                            route_options ropts, domain_result& d) {
+  auto executor = co_await asio::this_coro::executor;
+  connection_pool& pool = *ropts.pool;
+  d.domain = g.domain;
+  d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
+  d.tried = d.route.skipped;
+  if (d.route.error) {
+    d.error = d.route.error;
+    co_return;
+  }
+  const std::string key = pool_key(d.route, ropts, options);
+  const std::span<const message> all(g.messages);
+  session_result merged;
+  merged.messages.resize(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    for (const auto& r : all[i].recipients) {
+      recipient_result rr;
+      rr.address = r.address;
+      rr.error = make_error_code(errc::not_attempted);
+      rr.text = rr.error.message();
+      merged.messages[i].recipients.push_back(std::move(rr));
+    }
+  std::size_t done = 0;
+  std::size_t fresh_tries = 0;  // reused connections found broken: bounded
+  bool had_session = false, failed = false;
+  std::error_code last_error;
+  while (done < all.size() && !failed) {
+    pool_lease lease = co_await pool.acquire(key);
+    if (lease.reused()) {
+      const std::size_t count =
+          std::min(all.size() - done, std::max<std::size_t>(1, pool.room(lease)));
+      const std::string host = lease.host(), address = lease.address();
+      route_note(ropts, g.domain, "reusing the connection to " + host + " [" + address + "]");
+      session_result r = co_await pool.run(lease, all.subspan(done, count));
+      pool.release(lease);
+      if (broke_before_deciding(r) && ++fresh_tries <= 3) {
+        route_note(ropts, g.domain,
+                   host + " [" + address + "]: reused connection lost (" + r.error.message() +
+                       "), again on another");
+        continue;
+      }
+      had_session = true;
+      d.host = host;
+      d.address = address;
+      d.tried.push_back({host, address, r.error, "reused connection", true});
+      take_batch_results(merged, done, r, host, address);
+      done += count;
+      continue;
+    }
+    // A new connection: the route's hosts and addresses in turn.
+    const std::size_t count =
+        std::min(all.size() - done, std::max<std::size_t>(1, pool.room(lease)));
+    const std::span<const message> batch = all.subspan(done, count);
+    bool decided = false;
+    for (const mx_host& host : d.route.hosts) {
+      for (const asio::ip::address& address : host.addresses) {
+        host_attempt attempt{host.name, address.to_string(), {}, {}, false};
+        if (ropts.source_address && ropts.source_address->is_v4() != address.is_v4()) continue;
+        const asio::ip::tcp::endpoint to(address, ropts.port);
+        session_options here = options;
+        if (here.tls_server_name.empty()) here.tls_server_name = host.name;
+        route_note(ropts, g.domain,
+                   "connecting to " + host.name + " [" + attempt.address +
+                       "]:" + std::to_string(ropts.port) + " (pooled)");
+        asio::ip::tcp::socket socket(executor);
+        if (auto ec =
+                co_await connect_from(socket, to, ropts.source_address, options.timeouts.connect)) {
+          attempt.error = ec;
+          attempt.reason = "connect: " + ec.message();
+          last_error = ec;
+          route_note(ropts, g.domain, host.name + " [" + attempt.address + "]: " + attempt.reason);
+          d.tried.push_back(std::move(attempt));
+          continue;
+        }
+        session_result result = co_await pool.open(lease, std::move(socket), pipeline, batch, here,
+                                                   host.name, attempt.address);
+        if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
+          const std::error_code why = result.tls_fallback_reason;
+          route_note(ropts, g.domain,
+                     host.name + ": TLS failed (" + why.message() + "), again without TLS");
+          here.tls = tls_mode::none;
+          asio::ip::tcp::socket plain(executor);
+          if (auto ec = co_await connect_from(plain, to, ropts.source_address,
+                                              options.timeouts.connect)) {
+            attempt.error = ec;
+            attempt.reason = "connect (plaintext after TLS failure): " + ec.message();
+            last_error = ec;
+            d.tried.push_back(std::move(attempt));
+            continue;
+          }
+          result = co_await pool.open(lease, std::move(plain), pipeline, batch, here, host.name,
+                                      attempt.address);
+          result.tls_fallback_reason = why;
+        }
+        had_session = true;
+        if (nothing_decided(result)) {
+          attempt.error =
+              result.error ? result.error : make_error_code(errc::service_not_available);
+          attempt.reason = attempt.error.message() +
+                           (result.error_state.empty() ? "" : " in " + result.error_state) +
+                           (result.error_text.empty() ? "" : ": " + result.error_text);
+          last_error = attempt.error;
+          route_note(ropts, g.domain,
+                     host.name + " [" + attempt.address + "] left: " + attempt.reason);
+          d.tried.push_back(std::move(attempt));
+          continue;
+        }
+        attempt.decided = true;
+        attempt.error = result.error;
+        attempt.reason = result.error ? result.error.message() : "session completed";
+        route_note(ropts, g.domain,
+                   host.name + " [" + attempt.address + "] decided the recipients");
+        d.tried.push_back(std::move(attempt));
+        d.host = host.name;
+        d.address = address.to_string();
+        take_batch_results(merged, done, result, d.host, d.address);
+        decided = true;
+        break;
+      }
+      if (decided) break;
+    }
+    pool.release(lease);
+    if (decided) {
+      done += count;
+    } else {
+      failed = true;
+    }
+  }
+  if (failed) {
+    // No host took the rest: those recipients are transient, with the reason.
+    const std::string text = "no MX host of " + g.domain + " could be reached" +
+                             (last_error ? ": " + last_error.message() : std::string());
+    for (std::size_t i = done; i < merged.messages.size(); ++i)
+      for (auto& rr : merged.messages[i].recipients) {
+        rr.status = delivery_status::transient;
+        rr.error = make_error_code(errc::all_hosts_failed);
+        rr.enhanced = {4, 4, 1};
+        rr.text = text;
+        rr.state = "routing";
+        classify_recipient(rr, options.bounce_classifier ? *options.bounce_classifier
+                                                         : bounce_classifier::builtin());
+      }
+    if (done == 0) {
+      d.error = make_error_code(errc::all_hosts_failed);
+      if (!had_session) {
+        d.route.permanent = false;
+        d.route.status = {4, 4, 1};
+        d.route.text = text;
+      }
+      if (!had_session) co_return;  // the route failure decides them all
+    }
+  }
+  d.session = std::move(merged);
+}
+
+/// Whether a domain's delivery may go through the pool: pooled connections carry no per-host
+/// TLS decisions, so a domain under a TLS level (DANE...), TLS reporting or an MTA-STS record
+/// is delivered by `deliver_domain`, host by host (the policy lookup is cached for it).
+inline asio::awaitable<bool> pool_suits(dns_resolver& resolver, const std::string& domain,
+                                        const route_options& ropts) {
+  if (ropts.tls_level || !ropts.tls_levels.empty() || ropts.tls_report) co_return false;
+  if (!ropts.mta_sts || !ropts.relay_host.empty()) co_return true;
+  const mta_sts_lookup found = co_await ropts.mta_sts->lookup(resolver, domain);
+  co_return !found.txt_found && !found.policy && !found.error;
+}
+
 /// Delivers the domains of `groups` from `next` on, one after another, until none is left.
 template <class Pipeline>
 asio::awaitable<void> domain_worker(dns_resolver& resolver, const Pipeline& pipeline,
@@ -420,7 +648,9 @@ asio::awaitable<void> domain_worker(dns_resolver& resolver, const Pipeline& pipe
                                     const session_options& options, const route_options& ropts) {
   while (next < groups.size()) {
     const std::size_t i = next++;
-    co_await deliver_domain(resolver, pipeline, groups[i], options, ropts, results[i]);
+    if (ropts.pool && co_await pool_suits(resolver, groups[i].domain, ropts))
+      co_await deliver_domain_pooled(resolver, pipeline, groups[i], options, ropts, results[i]);
+    else co_await deliver_domain(resolver, pipeline, groups[i], options, ropts, results[i]);
   }
 }
 

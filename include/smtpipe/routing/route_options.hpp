@@ -21,6 +21,7 @@ namespace smtpipe {
 
 class mta_sts_source;
 class tls_report;
+class connection_pool;
 
 /// Options of routed delivery. The per-address connect timeout is the session's
 /// `timeouts.connect`.
@@ -55,6 +56,11 @@ struct route_options {
   mta_sts_source* mta_sts = nullptr;
   /// TLS reporting data (RFC 8460): every session counted here per policy domain; not owned.
   smtpipe::tls_report* tls_report = nullptr;
+  /// Reuse connections through this pool (not owned; may be null: one connection per domain,
+  /// closed with QUIT at its end). Domains with the same MX host set (and source address, TLS
+  /// policy and port) then share connections, one after another or up to the pool's limits
+  /// at once; the pool must outlive the delivery, and be used from one thread.
+  connection_pool* pool = nullptr;
 };
 
 }  // namespace smtpipe

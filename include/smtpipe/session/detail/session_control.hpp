@@ -94,6 +94,30 @@ struct session_control {
   /// Decides every recipient still open and hands the result over.
   static session_result take_result(session& s);
 
+  /// A session kept open after its messages (a connection pool): the result of the messages
+  /// delivered so far (every reply due has been read), the connection's own fields kept for
+  /// the next ones.
+  static session_result take_batch(session& s) {
+    s.ledger_.finalize(s.error_, nullptr, s.current_decider());
+    session_result out = std::move(s.ledger_.result());
+    session_result& kept = s.ledger_.result();
+    kept = session_result{};
+    kept.greeting = out.greeting;
+    kept.esmtp = out.esmtp;
+    kept.pipelining = out.pipelining;
+    kept.tls = out.tls;
+    kept.tls_fallback_reason = out.tls_fallback_reason;
+    kept.authenticated = out.authenticated;
+    s.ledger_.reload({});  // no messages until the next `load`
+    return out;
+  }
+  /// The same session goes on with `messages` (validated as at the start); RSET is still
+  /// sent before the next MAIL only when the last transaction was left unfinished.
+  static std::error_code load(session& s, std::span<const message> messages) {
+    s.ledger_.reload(messages);
+    return s.ledger_.prepare();
+  }
+
  private:
   static void on_greeting(session& s, const reply& r, void*, std::size_t);
 };

@@ -58,6 +58,11 @@ class transaction_ledger {
   transaction_ledger(std::span<const message> messages, const session_options& options);
   ~transaction_ledger();
 
+  /// The connection goes on with other messages (a connection pool): the ledger starts over
+  /// with `messages`, keeping what belongs to the connection (the greeting, ESMTP,
+  /// PIPELINING, TLS, AUTH in the result) and whether RSET is due before the next MAIL.
+  void reload(std::span<const message> messages);
+
   std::span<const message> messages() const noexcept { return messages_; }
   session_result& result() noexcept { return result_; }
   const session_result& result() const noexcept { return result_; }
@@ -312,6 +317,8 @@ class transaction_ledger {
   }
 
   std::error_code validate(std::size_t m);
+
+  void start_messages();
 
   struct args_copy {
     std::vector<client_args> mail, xclient;

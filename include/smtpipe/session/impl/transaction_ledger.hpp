@@ -10,13 +10,41 @@ namespace smtpipe::detail {
 SMTPIPE_DECL transaction_ledger::transaction_ledger(std::span<const message> messages,
                                                     const session_options& options)
     : messages_(messages), options_(options) {
-  result_.messages.resize(messages.size());
-  phases_.resize(messages.size());
-  for (std::size_t m = 0; m < messages.size(); ++m) {
+  start_messages();
+}
+
+SMTPIPE_DECL void transaction_ledger::reload(std::span<const message> messages) {
+  session_result fresh;
+  fresh.greeting = std::move(result_.greeting);
+  fresh.esmtp = result_.esmtp;
+  fresh.pipelining = result_.pipelining;
+  fresh.tls = result_.tls;
+  fresh.tls_fallback_reason = result_.tls_fallback_reason;
+  fresh.authenticated = result_.authenticated;
+  result_ = std::move(fresh);
+  messages_ = messages;
+  phases_.clear();
+  args_.reset();
+  dot_order_.clear();
+  carried_.clear();
+  limit_hit_ = false;
+  info_.clear();
+  tx_ = transaction{};
+  dot_tx_ = transaction{};
+  mail_reply_ = reply{};
+  mail_queued_ = false;
+  next_message_ = next_recipient_ = messages_started_ = 0;
+  start_messages();
+}
+
+SMTPIPE_DECL void transaction_ledger::start_messages() {
+  result_.messages.resize(messages_.size());
+  phases_.resize(messages_.size());
+  for (std::size_t m = 0; m < messages_.size(); ++m) {
     auto& rs = result_.messages[m].recipients;
-    rs.resize(messages[m].recipients.size());
+    rs.resize(messages_[m].recipients.size());
     for (std::size_t i = 0; i < rs.size(); ++i) {
-      rs[i].address = messages[m].recipients[i].address;
+      rs[i].address = messages_[m].recipients[i].address;
       rs[i].error = errc::not_attempted;
     }
     phases_[m].assign(rs.size(), phase::not_sent);
