@@ -27,6 +27,11 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
                                                             -> refused for the name
     insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
+    alias     MX alias-ta    alias-ta CNAME mx-ta (TLSA at mx-ta only)  -> dane-ta at the target
+    alias2    MX alias-ee    alias-ee CNAME mx-ee2 (A 127.0.0.21, no TLSA); TLSA 3 1 1 at
+                             alias-ee only                  -> dane-ee at the original name
+    alias3    MX alias-ins   alias-ins CNAME mx-ins.insecure.test (insecure link); TLSA at
+                             alias-ins (mismatching)        -> no DANE, opportunistic TLS
 
 Everything listens on 127.0.0.0/8 only and is stopped at the end, whatever happens.
 """
@@ -128,9 +133,17 @@ def zones(base, certs, port):
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
           "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
           "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"]}
+    mx.update({"alias": ["10 alias-ta"], "alias2": ["10 alias-ee"], "alias3": ["10 alias-ins"]})
     for d, targets in mx.items():
         for t in targets:
             rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
+    # MX host names that are aliases (RFC 7672 §2.2.2).
+    rr += [f"alias-ta.{ZONE}. 3600 IN CNAME mx-ta.{ZONE}.",
+           f"alias-ee.{ZONE}. 3600 IN CNAME mx-ee2.{ZONE}.",
+           f"mx-ee2.{ZONE}. 3600 IN A {HOSTS['mx-ee'][0]}",
+           f"{owner('alias-ee')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}",
+           f"alias-ins.{ZONE}. 3600 IN CNAME mx-ins.{INSECURE}.",
+           f"{owner('alias-ins')} 3600 IN {tlsa(3, 1, 1, spki_der(c('wronghost')))}"]
     rr += [f"{owner('mx-ee')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}",
            f"{owner('mx-ta')} 3600 IN {tlsa(2, 0, 1, cert_der(c('ca')))}",
            f"{owner('mx-bad')} 3600 IN {tlsa(3, 1, 1, spki_der(c('wronghost')))}",
@@ -310,6 +323,21 @@ def e2e(send, dns, port, anchor, sinks, certs):
         check(rows[0]["host"] == f"mx-ee.{ZONE}" and rows[0]["tls_auth"] == "dane-ee", f"rows {rows}")
         check(any(r["host"] == f"mx-bad.{ZONE}" for r in refused), f"refused {refused}")
         check(only(new, "mx-ee"), f"servers got {new}")
+    def alias(domain, mx, server, auth, note):
+        def fn():
+            p, rows, refused, new, err = send_to(f"user@{domain}")
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            check(rows[0]["host"] == f"{mx}.{ZONE}" and rows[0]["tls_auth"] == auth, f"rows {rows}\n{err}")
+            check(only(new, server) and new[server][0]["tls"] is True, f"servers got {new}")
+            check(note in err, f"no '{note}' in:\n{err}")
+        return fn
+    c.case("MX host a secure CNAME: TLSA at the expanded name (DANE-TA, leaf names the target)",
+           alias(f"alias.{ZONE}", "alias-ta", "mx-ta", "dane-ta", "usable TLSA"))
+    c.case("MX host a secure CNAME, no TLSA at the target: TLSA at the original name",
+           alias(f"alias2.{ZONE}", "alias-ee", "mx-ee", "dane-ee", "usable TLSA"))
+    c.case("MX host a CNAME into an unsigned zone: insecure, no DANE (its TLSA ignored)",
+           alias(f"alias3.{ZONE}", "alias-ins", "mx-ins", "none", "not DNSSEC-signed"))
+
     c.case("TLSA mismatch: that MX refused as a TLS failure, the next MX used", mismatch)
 
     def unusable():
