@@ -25,5 +25,6 @@
 #include "smtpipe/routing/routed_result.hpp"
 #include "smtpipe/routing/routing_observer.hpp"
 #include "smtpipe/routing/tls_level.hpp"
+#include "smtpipe/routing/tls_required_no.hpp"
 
 #endif  // !SMTPIPE_ROUTING_HPP

@@ -27,6 +27,8 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
                                                             -> refused for the name
     insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
+    A message with "TLS-Required: No" (RFC 8689 §5) goes to taname, plain (dane-only) and
+    insecure.test (verify) anyway; with --requiretls too, REQUIRETLS wins and nothing is sent.
     alias     MX alias-ta    alias-ta CNAME mx-ta (TLSA at mx-ta only)  -> dane-ta at the target
     alias2    MX alias-ee    alias-ee CNAME mx-ee2 (A 127.0.0.21, no TLSA); TLSA 3 1 1 at
                              alias-ee only                  -> dane-ee at the original name
@@ -288,10 +290,10 @@ def e2e(send, dns, port, anchor, sinks, certs):
     def counts():
         return {n: len(s.messages()) for n, s in sinks.items()}
 
-    def send_to(rcpt, tls="dane", extra=()):
+    def send_to(rcpt, tls="dane", extra=(), body=message):
         before = counts()
         p = subprocess.run(base + ["--tls", tls, "--transcript"] + list(extra) + [rcpt],
-                           input=message, capture_output=True, timeout=60)
+                           input=body, capture_output=True, timeout=60)
         out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
         rows = [o for o in out if "rcpt" in o]
         refused = [o["refused"] for o in out if "refused" in o]
@@ -459,6 +461,41 @@ def e2e(send, dns, port, anchor, sinks, certs):
         check("STARTTLS" in err and "MAIL FROM" not in err, f"transcript: {err}")
     c.case("REQUIRETLS over unauthenticated (opportunistic) TLS: 5.7.30, no MAIL FROM",
            requiretls_unauthenticated)
+    optional = b"Subject: dane\r\nTLS-Required: No\r\n\r\ndelivery matters more than security\r\n"
+
+    def tls_required_no():
+        p, rows, refused, new, err = send_to(f"user@taname.{ZONE}", body=optional)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-taname.{ZONE}" and rows[0]["tls_auth"] == "none", f"rows {rows}")
+        check(only(new, "mx-taname") and new["mx-taname"][0]["tls"] is True, f"servers got {new}")
+    c.case("TLS-Required: No: the DANE-TA name failure is ignored, sent over unauthenticated TLS",
+           tls_required_no)
+
+    def tls_required_no_plain():
+        p, rows, refused, new, err = send_to(f"user@plain.{ZONE}", tls="dane-only", body=optional)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-plain.{ZONE}", f"rows {rows}")
+        check(only(new, "mx-plain") and new["mx-plain"][0]["tls"] is False, f"servers got {new}")
+    c.case("TLS-Required: No at dane-only: usable TLSA, no STARTTLS offered: sent in plaintext",
+           tls_required_no_plain)
+
+    def tls_required_no_verify():
+        p, rows, refused, new, err = send_to(f"user@{INSECURE}", tls="verify", body=optional)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-ins") and new["mx-ins"][0]["tls"] is True, f"servers got {new}")
+    c.case("TLS-Required: No at verify: a certificate not naming the MX host is accepted",
+           tls_required_no_verify)
+
+    def tls_required_no_and_requiretls():
+        p, rows, refused, new, err = send_to(f"user@taname.{ZONE}", extra=["--requiretls"],
+                                             body=optional)
+        check(p.returncode != 0 and rows[0]["status"] in ("transient", "permanent"), f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check(refused and "hostname mismatch" in refused[0]["reason"], f"refused {refused}")
+        check("MAIL FROM" not in err, f"a MAIL FROM was sent: {err}")
+    c.case("TLS-Required: No with REQUIRETLS: REQUIRETLS wins, DANE enforced, nothing sent",
+           tls_required_no_and_requiretls)
+
     print(f"{c.passed} passed, {c.failed} failed")
     return c.failed == 0
 

@@ -11,6 +11,7 @@
 #include "smtpipe/routing/host_tls_plan.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
+#include "smtpipe/routing/tls_required_no.hpp"
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -57,18 +58,29 @@ struct domain_group {
   std::vector<message> messages;
   std::vector<std::size_t> message_index;                 // into the caller's messages
   std::vector<std::vector<std::size_t>> recipient_index;  // into that message's recipients
+  /// The messages carry `TLS-Required: No` and not REQUIRETLS (RFC 8689 §5): the domain's TLS
+  /// policy is not enforced for them. Such messages travel in groups of their own.
+  bool tls_optional = false;
 };
+
+/// RFC 8689 §5: `TLS-Required: No` asks that TLS policies be ignored; with the REQUIRETLS
+/// parameter the header field is ignored (REQUIRETLS wins).
+inline bool tls_optional(const message& m) {
+  return !m.params.requiretls && has_tls_required_no(m);
+}
 
 inline std::vector<domain_group> group_by_domain(std::span<const message> messages) {
   std::vector<domain_group> groups;
   for (std::size_t m = 0; m < messages.size(); ++m) {
+    const bool optional = tls_optional(messages[m]);
     for (std::size_t r = 0; r < messages[m].recipients.size(); ++r) {
       const std::string d = recipient_domain(messages[m].recipients[r].address);
       if (d.empty()) continue;
-      auto g = std::find_if(groups.begin(), groups.end(),
-                            [&](const domain_group& x) { return x.domain == d; });
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const domain_group& x) {
+        return x.domain == d && x.tls_optional == optional;
+      });
       if (g == groups.end()) {
-        groups.push_back({d, {}, {}, {}});
+        groups.push_back({d, {}, {}, {}, optional});
         g = groups.end() - 1;
       }
       if (g->message_index.empty() || g->message_index.back() != m) {
@@ -195,7 +207,10 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       // SNI and certificate name: the MX host, unless the caller named one.
       if (here.tls_server_name.empty()) here.tls_server_name = host.name;
       // TLS security level (DANE, RFC 7672): decided per host before connecting.
-      if (const auto level = level_of(ropts, g.domain)) {
+      if (auto level = level_of(ropts, g.domain)) {
+        // TLS-Required: No (RFC 8689 §5): STARTTLS when offered, the certificate unchecked,
+        // plaintext when TLS fails; no DANE or other policy can refuse the host.
+        if (g.tls_optional && *level != tls_level::none) level = tls_level::may;
         host_tls_plan plan =
             co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
         if (plan.refuse) {
