@@ -23,7 +23,9 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     bogus     MX tampered after signing (bogus)             -> transient, nothing sent
     plain     MX mx-plain    TLSA 3 1 1, no STARTTLS offered -> refused, nothing sent
     expired   MX mx-exp      TLSA 3 0 2 (an expired certificate, SHA2-512) -> dane-ee
-    rtls      MX 5 mx-ee, MX 10 mx-rtls (127.0.0.30, requiretls_server.py: offers REQUIRETLS)
+    rtls      MX 5 mx-ee, MX 10 mx-rtls (127.0.0.30, requiretls_server.py: offers REQUIRETLS,
+                             records the SNI; a leaf of the CA naming mx-rtls, TLSA 3 1 1)
+    dane.test MX mx-rtls     -> level secure: a subdomain of the recipient domain, SNI mx-rtls
     taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
                                                             -> refused for the name
     insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
@@ -70,7 +72,7 @@ HOSTS = {
     "mx-plain": ("127.0.0.27", None, False),
     "mx-exp": ("127.0.0.28", "expired", True),
     "mx-taname": ("127.0.0.29", "server-chain", True),
-    "mx-rtls": ("127.0.0.30", "untrusted", True),  # requiretls_server.py: offers REQUIRETLS
+    "mx-rtls": ("127.0.0.30", "mx-rtls-chain", True),  # requiretls_server.py: REQUIRETLS, SNI
 }
 
 
@@ -92,24 +94,25 @@ def make_certs(make_certs_sh, certs):
     if mk.returncode != 0:
         raise ServerUnavailable(f"make_certs.sh: {mk.stderr[-1000:]}")
     # mx-ta: a leaf of the test CA naming the MX host, served with the CA (DANE-TA needs the
-    # trust anchor in the chain the server presents, RFC 7671 §5.2.2).
-    ext = os.path.join(certs, "mx-ta.ext")
-    with open(ext, "w") as f:
-        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:mx-ta.{ZONE}\n")
-    key, csr, crt = (os.path.join(certs, f"mx-ta.{x}") for x in ("key", "csr", "crt"))
-    env = dict(os.environ, OPENSSL_CONF="/dev/null")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-out", key], check=True, capture_output=True, env=env)
-    subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN=mx-ta.{ZONE}", "-out", csr],
-                   check=True, capture_output=True, env=env)
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.crt"),
-                    "-CAkey", os.path.join(certs, "ca.key"), "-days", "30", "-sha256",
-                    "-set_serial", "7001", "-extfile", ext, "-out", crt],
-                   check=True, capture_output=True, env=env)
-    with open(os.path.join(certs, "mx-ta-chain.crt"), "w") as out:
-        out.write(read_text(crt) + read_text(os.path.join(certs, "ca.crt")))
-    shutil.copy(key, os.path.join(certs, "mx-ta-chain.key"))
+    # trust anchor in the chain the server presents, RFC 7671 §5.2.2); mx-rtls: likewise.
+    for stem, serial in (("mx-ta", 7001), ("mx-rtls", 7002)):
+        ext = os.path.join(certs, f"{stem}.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:{stem}.{ZONE}\n")
+        key, csr, crt = (os.path.join(certs, f"{stem}.{x}") for x in ("key", "csr", "crt"))
+        env = dict(os.environ, OPENSSL_CONF="/dev/null")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", key], check=True, capture_output=True, env=env)
+        subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN={stem}.{ZONE}",
+                        "-out", csr], check=True, capture_output=True, env=env)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.crt"),
+                        "-CAkey", os.path.join(certs, "ca.key"), "-days", "30", "-sha256",
+                        "-set_serial", str(serial), "-extfile", ext, "-out", crt],
+                       check=True, capture_output=True, env=env)
+        with open(os.path.join(certs, f"{stem}-chain.crt"), "w") as out:
+            out.write(read_text(crt) + read_text(os.path.join(certs, "ca.crt")))
+        shutil.copy(key, os.path.join(certs, f"{stem}-chain.key"))
     # server-chain: the test PKI's server certificate (names localhost) with its CA.
     with open(os.path.join(certs, "server-chain.crt"), "w") as out:
         out.write(read_text(os.path.join(certs, "server.crt")) + read_text(os.path.join(certs, "ca.crt")))
@@ -135,6 +138,7 @@ def zones(base, certs, port):
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
           "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
           "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"]}
+    rr.append(f"{ZONE}. 3600 IN MX 10 mx-rtls.{ZONE}.")  # the apex: secure, MX host below it
     mx.update({"alias": ["10 alias-ta"], "alias2": ["10 alias-ee"], "alias3": ["10 alias-ins"]})
     for d, targets in mx.items():
         for t in targets:
@@ -155,7 +159,7 @@ def zones(base, certs, port):
            f"{owner('mx-plain')} 3600 IN {tlsa(3, 1, 1, spki_der(c('server')))}",
            f"{owner('mx-exp')} 3600 IN {tlsa(3, 0, 2, cert_der(c('expired')))}",
            f"{owner('mx-taname')} 3600 IN {tlsa(2, 1, 1, spki_der(c('ca')))}",
-           f"{owner('mx-rtls')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}"]
+           f"{owner('mx-rtls')} 3600 IN {tlsa(3, 1, 1, spki_der(c('mx-rtls')))}"]
     zdir = os.path.join(base, "zones")
     os.makedirs(zdir)
     zfile = os.path.join(zdir, ZONE)
@@ -424,6 +428,17 @@ def e2e(send, dns, port, anchor, sinks, certs):
            level(INSECURE, "verify", None, None))
     c.case("level secure: certificate names the MX host, not the domain: refused",
            level(f"ta.{ZONE}", "secure", None, None))
+
+    def secure_subdomain():
+        extra = ["--ca-file", os.path.join(certs, "ca.crt")]
+        p, rows, refused, new, err = send_to(f"user@{ZONE}", tls="secure", extra=extra)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-rtls.{ZONE}" and rows[0]["tls_auth"] == "pkix", f"rows {rows}")
+        check(only(new, "mx-rtls") and new["mx-rtls"][0]["tls"] is True, f"servers got {new}")
+        sni = new["mx-rtls"][0].get("sni")
+        check(sni == f"mx-rtls.{ZONE}", f"SNI {sni!r}, not the MX host name")
+    c.case("level secure: the MX host is under the recipient domain (dot-nexthop); SNI the MX host",
+           secure_subdomain)
     c.case("level encrypt: TLS with any certificate (none)",
            level(f"ee.{ZONE}", "encrypt", "mx-ee", "none", ca=False))
 

@@ -51,13 +51,14 @@ inline std::optional<tls_level> level_of(const route_options& o, std::string_vie
 }
 
 inline host_tls_plan plan_with(tls_mode mode, tls_verify verify, std::vector<std::string> names,
-                               const session_options& s) {
+                               const session_options& s, std::string server_name = {}) {
   host_tls_plan p;
   p.mode = mode;
   if (mode == tls_mode::none) return p;
   tls_peer_policy policy;
   policy.verify = verify;
   policy.names = std::move(names);
+  policy.server_name = std::move(server_name);
   if (s.tls_provider) p.provider = s.tls_provider->for_peer(policy);
   if (!p.provider) {
     p.refuse = make_error_code(errc::tls_not_available);
@@ -81,7 +82,11 @@ inline asio::awaitable<host_tls_plan> plan_host_tls(dns_resolver& resolver, tls_
     case tls_level::verify:
       co_return plan_with(tls_mode::required, tls_verify::host, {host.name}, s);
     case tls_level::secure:
-      co_return plan_with(tls_mode::required, tls_verify::host, {r.domain, "." + r.domain}, s);
+      // Postfix's smtp_tls_secure_cert_match default, "nexthop, dot-nexthop": the recipient
+      // domain or a subdomain of it; the (possibly forged) MX name is not a reference name,
+      // but it is the SNI (as Postfix's smtp_tls_servername = hostname).
+      co_return plan_with(tls_mode::required, tls_verify::host, {r.domain, "." + r.domain}, s,
+                          host.name);
     case tls_level::dane:
     case tls_level::dane_only: break;
   }
