@@ -511,6 +511,30 @@ def e2e(send, dns, port, anchor, sinks, certs):
     c.case("TLS-Required: No with REQUIRETLS: REQUIRETLS wins, DANE enforced, nothing sent",
            tls_required_no_and_requiretls)
 
+    def sendmail_config():
+        # smtpipe-sendmail (sendmail mode: reached through a link of that name) configured by
+        # file only: MX routing instead of its default server, the level, the resolver and its
+        # trust anchor.
+        # Without the anchor the zone would be insecure and mx-bad (mismatching TLSA) used.
+        tmp = tempfile.mkdtemp(prefix="smtpipe-dane-sendmail-")
+        try:
+            link = os.path.join(tmp, "smtpipe-sendmail")
+            os.symlink(os.path.abspath(send), link)
+            conf = os.path.join(tmp, "sendmail.conf")
+            with open(conf, "w") as f:
+                f.write(f"from sender@example.org\nhelo client.example.org\nroute-by-mx\ntls = dane\n"
+                        f"dns-server {dns}\ndns-trust-anchor = \"{anchor}\"\nmx-port {port}\n"
+                        "timeout-scale 0.1\n")
+            before = counts()
+            p = subprocess.run([link, "-C", conf, "-i", f"user@mismatch.{ZONE}"], input=message,
+                               capture_output=True, timeout=60)
+            new = {n: sinks[n].messages()[before[n]:] for n in sinks}
+            check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.decode(errors='replace')}")
+            check(only(new, "mx-ee") and new["mx-ee"][0]["tls"] is True, f"servers got {new}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    c.case("smtpipe-sendmail: route-by-mx, tls dane, dns-server, dns-trust-anchor, mx-port from its "
+           "configuration file (mx-bad refused, mx-ee used)", sendmail_config)
     print(f"{c.passed} passed, {c.failed} failed")
     return c.failed == 0
 
