@@ -69,10 +69,12 @@ inline bool tls_optional(const message& m) {
   return !m.params.requiretls && has_tls_required_no(m);
 }
 
-inline std::vector<domain_group> group_by_domain(std::span<const message> messages) {
+/// `levels`: TLS security levels apply, so `TLS-Required: No` matters (the header sections are
+/// read only then).
+inline std::vector<domain_group> group_by_domain(std::span<const message> messages, bool levels) {
   std::vector<domain_group> groups;
   for (std::size_t m = 0; m < messages.size(); ++m) {
-    const bool optional = tls_optional(messages[m]);
+    const bool optional = levels && tls_optional(messages[m]);
     for (std::size_t r = 0; r < messages[m].recipients.size(); ++r) {
       const std::string d = recipient_domain(messages[m].recipients[r].address);
       if (d.empty()) continue;
@@ -346,7 +348,8 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
       out.messages[m].recipients.push_back(std::move(rr));
     }
   }
-  const std::vector<domain_group> groups = group_by_domain(messages);
+  const std::vector<domain_group> groups =
+      group_by_domain(messages, ropts.tls_level.has_value() || !ropts.tls_levels.empty());
   std::vector<domain_result> results(groups.size());
   std::size_t next = 0;
   const std::size_t workers =
