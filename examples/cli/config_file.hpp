@@ -36,7 +36,12 @@ constexpr std::string_view config_keys[] = {"server",
                                             "auth-password-file",
                                             "auth-password-command",
                                             "auth-mech",
-                                            "allow-plaintext-auth"};
+                                            "allow-plaintext-auth",
+                                            "dns-server",
+                                            "dns-trust-anchor",
+                                            "mx-port",
+                                            "requiretls",
+                                            "route-by-mx"};
 
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

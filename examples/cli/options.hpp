@@ -36,6 +36,7 @@ struct cli_options {
   std::string host = "localhost";
   std::string port = "25";
   bool server_given = false;
+  bool route_by_mx = false;  // --route-by-mx: MX routing even where a server is the default
   // MX routing (a build with libunbound): without --server, or --server bound to an address.
   std::string dns_server, mx_port = "25", source_address;
   std::string dns_trust_anchor;  // --dns-trust-anchor FILE; empty: the system's root key
@@ -147,6 +148,7 @@ inline std::optional<std::string> parse_server(std::string_view spec, cli_option
   }
   o.host = std::string(host);
   o.server_given = true;
+  o.route_by_mx = false;  // the later setting wins (configuration files, then the command line)
   return std::nullopt;
 }
 
@@ -233,6 +235,9 @@ inline std::optional<std::string> check_consistency(cli_options& o) {
   for (const std::string* given : {&o.dns_server, &o.source_address})
     if (!routing_built && !given->empty())
       return std::string("--dns-server and --source-address need a build with libunbound");
+  if (o.route_by_mx && !routing_built)
+    return std::string("--route-by-mx needs a build with libunbound");
+  if (o.route_by_mx) o.server_given = false;  // smtpipe-sendmail's default server too
   o.routed = routing_built && (!o.server_given || !o.source_address.empty());
   if (o.lmtp && (!o.server_given || o.routed))
     return std::string("--lmtp needs --server HOST:PORT (an LMTP server is never found by MX)");

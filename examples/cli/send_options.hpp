@@ -50,6 +50,12 @@ inline std::vector<option_spec> send_option_table() {
          o.tls_options_given.push_back("--requiretls");
          return std::nullopt;
        }},
+      {{"--route-by-mx"},
+       false,
+       [](cli_options& o, const std::string&) -> result {
+         o.route_by_mx = true;  // a later --server (or server key) undoes it
+         return std::nullopt;
+       }},
       {{"--mx-port"},
        true,
        [](cli_options& o, const std::string& v) -> result {

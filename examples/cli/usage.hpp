@@ -47,6 +47,8 @@ routing (needs a build with libunbound): without --server, to each recipient dom
 hosts (RFC 5321 §5.1); --json recipients then say which host and address took them:
   --dns-server IP[:PORT]  the DNS server to ask (default: /etc/resolv.conf's)
   --mx-port PORT          the port of every MX host (default 25)
+  --route-by-mx           route by MX where a server would be used (smtpipe-sendmail's
+                          localhost:25 or configured server; a later --server undoes it)
   --source-address ADDR   bind outgoing connections to ADDR (with --server too)
   --dns-trust-anchor FILE DNSSEC trust anchor (DS/DNSKEY records; default: the system's
                           root key, with --dns-server only under --tls dane/dane-only;

@@ -34,5 +34,6 @@
 #include "smtpipe/routing/routing_observer.hpp"
 #include "smtpipe/routing/tls_level.hpp"
 #include "smtpipe/routing/tls_report.hpp"
+#include "smtpipe/routing/tls_required_no.hpp"
 
 #endif  // !SMTPIPE_ROUTING_HPP

@@ -23,10 +23,19 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     bogus     MX tampered after signing (bogus)             -> transient, nothing sent
     plain     MX mx-plain    TLSA 3 1 1, no STARTTLS offered -> refused, nothing sent
     expired   MX mx-exp      TLSA 3 0 2 (an expired certificate, SHA2-512) -> dane-ee
-    rtls      MX 5 mx-ee, MX 10 mx-rtls (127.0.0.30, requiretls_server.py: offers REQUIRETLS)
+    rtls      MX 5 mx-ee, MX 10 mx-rtls (127.0.0.30, requiretls_server.py: offers REQUIRETLS,
+                             records the SNI; a leaf of the CA naming mx-rtls, TLSA 3 1 1)
+    dane.test MX mx-rtls     -> level secure: a subdomain of the recipient domain, SNI mx-rtls
     taname    MX mx-taname   TLSA 2 1 1 (the CA's key, in the chain; the leaf names localhost)
                                                             -> refused for the name
     insecure.test  MX mx-ins (unsigned zone, TLSA present)  -> no DANE, opportunistic TLS
+    A message with "TLS-Required: No" (RFC 8689 §5) goes to taname, plain (dane-only) and
+    insecure.test (verify) anyway; with --requiretls too, REQUIRETLS wins and nothing is sent.
+    alias     MX alias-ta    alias-ta CNAME mx-ta (TLSA at mx-ta only)  -> dane-ta at the target
+    alias2    MX alias-ee    alias-ee CNAME mx-ee2 (A 127.0.0.21, no TLSA); TLSA 3 1 1 at
+                             alias-ee only                  -> dane-ee at the original name
+    alias3    MX alias-ins   alias-ins CNAME mx-ins.insecure.test (insecure link); TLSA at
+                             alias-ins (mismatching)        -> no DANE, opportunistic TLS
 
 Everything listens on 127.0.0.0/8 only and is stopped at the end, whatever happens.
 """
@@ -63,7 +72,7 @@ HOSTS = {
     "mx-plain": ("127.0.0.27", None, False),
     "mx-exp": ("127.0.0.28", "expired", True),
     "mx-taname": ("127.0.0.29", "server-chain", True),
-    "mx-rtls": ("127.0.0.30", "untrusted", True),  # requiretls_server.py: offers REQUIRETLS
+    "mx-rtls": ("127.0.0.30", "mx-rtls-chain", True),  # requiretls_server.py: REQUIRETLS, SNI
 }
 
 
@@ -85,24 +94,25 @@ def make_certs(make_certs_sh, certs):
     if mk.returncode != 0:
         raise ServerUnavailable(f"make_certs.sh: {mk.stderr[-1000:]}")
     # mx-ta: a leaf of the test CA naming the MX host, served with the CA (DANE-TA needs the
-    # trust anchor in the chain the server presents, RFC 7671 §5.2.2).
-    ext = os.path.join(certs, "mx-ta.ext")
-    with open(ext, "w") as f:
-        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:mx-ta.{ZONE}\n")
-    key, csr, crt = (os.path.join(certs, f"mx-ta.{x}") for x in ("key", "csr", "crt"))
-    env = dict(os.environ, OPENSSL_CONF="/dev/null")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-out", key], check=True, capture_output=True, env=env)
-    subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN=mx-ta.{ZONE}", "-out", csr],
-                   check=True, capture_output=True, env=env)
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.crt"),
-                    "-CAkey", os.path.join(certs, "ca.key"), "-days", "30", "-sha256",
-                    "-set_serial", "7001", "-extfile", ext, "-out", crt],
-                   check=True, capture_output=True, env=env)
-    with open(os.path.join(certs, "mx-ta-chain.crt"), "w") as out:
-        out.write(read_text(crt) + read_text(os.path.join(certs, "ca.crt")))
-    shutil.copy(key, os.path.join(certs, "mx-ta-chain.key"))
+    # trust anchor in the chain the server presents, RFC 7671 §5.2.2); mx-rtls: likewise.
+    for stem, serial in (("mx-ta", 7001), ("mx-rtls", 7002)):
+        ext = os.path.join(certs, f"{stem}.ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:{stem}.{ZONE}\n")
+        key, csr, crt = (os.path.join(certs, f"{stem}.{x}") for x in ("key", "csr", "crt"))
+        env = dict(os.environ, OPENSSL_CONF="/dev/null")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", key], check=True, capture_output=True, env=env)
+        subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", f"/CN={stem}.{ZONE}",
+                        "-out", csr], check=True, capture_output=True, env=env)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(certs, "ca.crt"),
+                        "-CAkey", os.path.join(certs, "ca.key"), "-days", "30", "-sha256",
+                        "-set_serial", str(serial), "-extfile", ext, "-out", crt],
+                       check=True, capture_output=True, env=env)
+        with open(os.path.join(certs, f"{stem}-chain.crt"), "w") as out:
+            out.write(read_text(crt) + read_text(os.path.join(certs, "ca.crt")))
+        shutil.copy(key, os.path.join(certs, f"{stem}-chain.key"))
     # server-chain: the test PKI's server certificate (names localhost) with its CA.
     with open(os.path.join(certs, "server-chain.crt"), "w") as out:
         out.write(read_text(os.path.join(certs, "server.crt")) + read_text(os.path.join(certs, "ca.crt")))
@@ -128,9 +138,18 @@ def zones(base, certs, port):
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
           "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
           "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"]}
+    rr.append(f"{ZONE}. 3600 IN MX 10 mx-rtls.{ZONE}.")  # the apex: secure, MX host below it
+    mx.update({"alias": ["10 alias-ta"], "alias2": ["10 alias-ee"], "alias3": ["10 alias-ins"]})
     for d, targets in mx.items():
         for t in targets:
             rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
+    # MX host names that are aliases (RFC 7672 §2.2.2).
+    rr += [f"alias-ta.{ZONE}. 3600 IN CNAME mx-ta.{ZONE}.",
+           f"alias-ee.{ZONE}. 3600 IN CNAME mx-ee2.{ZONE}.",
+           f"mx-ee2.{ZONE}. 3600 IN A {HOSTS['mx-ee'][0]}",
+           f"{owner('alias-ee')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}",
+           f"alias-ins.{ZONE}. 3600 IN CNAME mx-ins.{INSECURE}.",
+           f"{owner('alias-ins')} 3600 IN {tlsa(3, 1, 1, spki_der(c('wronghost')))}"]
     rr += [f"{owner('mx-ee')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}",
            f"{owner('mx-ta')} 3600 IN {tlsa(2, 0, 1, cert_der(c('ca')))}",
            f"{owner('mx-bad')} 3600 IN {tlsa(3, 1, 1, spki_der(c('wronghost')))}",
@@ -140,7 +159,7 @@ def zones(base, certs, port):
            f"{owner('mx-plain')} 3600 IN {tlsa(3, 1, 1, spki_der(c('server')))}",
            f"{owner('mx-exp')} 3600 IN {tlsa(3, 0, 2, cert_der(c('expired')))}",
            f"{owner('mx-taname')} 3600 IN {tlsa(2, 1, 1, spki_der(c('ca')))}",
-           f"{owner('mx-rtls')} 3600 IN {tlsa(3, 1, 1, spki_der(c('untrusted')))}"]
+           f"{owner('mx-rtls')} 3600 IN {tlsa(3, 1, 1, spki_der(c('mx-rtls')))}"]
     zdir = os.path.join(base, "zones")
     os.makedirs(zdir)
     zfile = os.path.join(zdir, ZONE)
@@ -275,10 +294,10 @@ def e2e(send, dns, port, anchor, sinks, certs):
     def counts():
         return {n: len(s.messages()) for n, s in sinks.items()}
 
-    def send_to(rcpt, tls="dane", extra=()):
+    def send_to(rcpt, tls="dane", extra=(), body=message):
         before = counts()
         p = subprocess.run(base + ["--tls", tls, "--transcript"] + list(extra) + [rcpt],
-                           input=message, capture_output=True, timeout=60)
+                           input=body, capture_output=True, timeout=60)
         out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
         rows = [o for o in out if "rcpt" in o]
         refused = [o["refused"] for o in out if "refused" in o]
@@ -310,6 +329,21 @@ def e2e(send, dns, port, anchor, sinks, certs):
         check(rows[0]["host"] == f"mx-ee.{ZONE}" and rows[0]["tls_auth"] == "dane-ee", f"rows {rows}")
         check(any(r["host"] == f"mx-bad.{ZONE}" for r in refused), f"refused {refused}")
         check(only(new, "mx-ee"), f"servers got {new}")
+    def alias(domain, mx, server, auth, note):
+        def fn():
+            p, rows, refused, new, err = send_to(f"user@{domain}")
+            check(p.returncode == 0, f"exit {p.returncode}: {err}")
+            check(rows[0]["host"] == f"{mx}.{ZONE}" and rows[0]["tls_auth"] == auth, f"rows {rows}\n{err}")
+            check(only(new, server) and new[server][0]["tls"] is True, f"servers got {new}")
+            check(note in err, f"no '{note}' in:\n{err}")
+        return fn
+    c.case("MX host a secure CNAME: TLSA at the expanded name (DANE-TA, leaf names the target)",
+           alias(f"alias.{ZONE}", "alias-ta", "mx-ta", "dane-ta", "usable TLSA"))
+    c.case("MX host a secure CNAME, no TLSA at the target: TLSA at the original name",
+           alias(f"alias2.{ZONE}", "alias-ee", "mx-ee", "dane-ee", "usable TLSA"))
+    c.case("MX host a CNAME into an unsigned zone: insecure, no DANE (its TLSA ignored)",
+           alias(f"alias3.{ZONE}", "alias-ins", "mx-ins", "none", "not DNSSEC-signed"))
+
     c.case("TLSA mismatch: that MX refused as a TLS failure, the next MX used", mismatch)
 
     def unusable():
@@ -394,6 +428,17 @@ def e2e(send, dns, port, anchor, sinks, certs):
            level(INSECURE, "verify", None, None))
     c.case("level secure: certificate names the MX host, not the domain: refused",
            level(f"ta.{ZONE}", "secure", None, None))
+
+    def secure_subdomain():
+        extra = ["--ca-file", os.path.join(certs, "ca.crt")]
+        p, rows, refused, new, err = send_to(f"user@{ZONE}", tls="secure", extra=extra)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-rtls.{ZONE}" and rows[0]["tls_auth"] == "pkix", f"rows {rows}")
+        check(only(new, "mx-rtls") and new["mx-rtls"][0]["tls"] is True, f"servers got {new}")
+        sni = new["mx-rtls"][0].get("sni")
+        check(sni == f"mx-rtls.{ZONE}", f"SNI {sni!r}, not the MX host name")
+    c.case("level secure: the MX host is under the recipient domain (dot-nexthop); SNI the MX host",
+           secure_subdomain)
     c.case("level encrypt: TLS with any certificate (none)",
            level(f"ee.{ZONE}", "encrypt", "mx-ee", "none", ca=False))
 
@@ -431,6 +476,65 @@ def e2e(send, dns, port, anchor, sinks, certs):
         check("STARTTLS" in err and "MAIL FROM" not in err, f"transcript: {err}")
     c.case("REQUIRETLS over unauthenticated (opportunistic) TLS: 5.7.30, no MAIL FROM",
            requiretls_unauthenticated)
+    optional = b"Subject: dane\r\nTLS-Required: No\r\n\r\ndelivery matters more than security\r\n"
+
+    def tls_required_no():
+        p, rows, refused, new, err = send_to(f"user@taname.{ZONE}", body=optional)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-taname.{ZONE}" and rows[0]["tls_auth"] == "none", f"rows {rows}")
+        check(only(new, "mx-taname") and new["mx-taname"][0]["tls"] is True, f"servers got {new}")
+    c.case("TLS-Required: No: the DANE-TA name failure is ignored, sent over unauthenticated TLS",
+           tls_required_no)
+
+    def tls_required_no_plain():
+        p, rows, refused, new, err = send_to(f"user@plain.{ZONE}", tls="dane-only", body=optional)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[0]["host"] == f"mx-plain.{ZONE}", f"rows {rows}")
+        check(only(new, "mx-plain") and new["mx-plain"][0]["tls"] is False, f"servers got {new}")
+    c.case("TLS-Required: No at dane-only: usable TLSA, no STARTTLS offered: sent in plaintext",
+           tls_required_no_plain)
+
+    def tls_required_no_verify():
+        p, rows, refused, new, err = send_to(f"user@{INSECURE}", tls="verify", body=optional)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(only(new, "mx-ins") and new["mx-ins"][0]["tls"] is True, f"servers got {new}")
+    c.case("TLS-Required: No at verify: a certificate not naming the MX host is accepted",
+           tls_required_no_verify)
+
+    def tls_required_no_and_requiretls():
+        p, rows, refused, new, err = send_to(f"user@taname.{ZONE}", extra=["--requiretls"],
+                                             body=optional)
+        check(p.returncode != 0 and rows[0]["status"] in ("transient", "permanent"), f"rows {rows}")
+        check(all(not v for v in new.values()), f"servers got {new}")
+        check(refused and "hostname mismatch" in refused[0]["reason"], f"refused {refused}")
+        check("MAIL FROM" not in err, f"a MAIL FROM was sent: {err}")
+    c.case("TLS-Required: No with REQUIRETLS: REQUIRETLS wins, DANE enforced, nothing sent",
+           tls_required_no_and_requiretls)
+
+    def sendmail_config():
+        # smtpipe-sendmail (sendmail mode: reached through a link of that name) configured by
+        # file only: MX routing instead of its default server, the level, the resolver and its
+        # trust anchor.
+        # Without the anchor the zone would be insecure and mx-bad (mismatching TLSA) used.
+        tmp = tempfile.mkdtemp(prefix="smtpipe-dane-sendmail-")
+        try:
+            link = os.path.join(tmp, "smtpipe-sendmail")
+            os.symlink(os.path.abspath(send), link)
+            conf = os.path.join(tmp, "sendmail.conf")
+            with open(conf, "w") as f:
+                f.write(f"from sender@example.org\nhelo client.example.org\nroute-by-mx\ntls = dane\n"
+                        f"dns-server {dns}\ndns-trust-anchor = \"{anchor}\"\nmx-port {port}\n"
+                        "timeout-scale 0.1\n")
+            before = counts()
+            p = subprocess.run([link, "-C", conf, "-i", f"user@mismatch.{ZONE}"], input=message,
+                               capture_output=True, timeout=60)
+            new = {n: sinks[n].messages()[before[n]:] for n in sinks}
+            check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.decode(errors='replace')}")
+            check(only(new, "mx-ee") and new["mx-ee"][0]["tls"] is True, f"servers got {new}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    c.case("smtpipe-sendmail: route-by-mx, tls dane, dns-server, dns-trust-anchor, mx-port from its "
+           "configuration file (mx-bad refused, mx-ee used)", sendmail_config)
     print(f"{c.passed} passed, {c.failed} failed")
     return c.failed == 0
 

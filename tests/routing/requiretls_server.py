@@ -3,7 +3,8 @@
 tests/interop/aiosmtpd_server.py (--host, --port, --out, --tls-cert, --tls-key), and after
 STARTTLS it advertises REQUIRETLS and accepts the REQUIRETLS parameter of MAIL FROM
 (refused with 530 5.7.10 before TLS). Each accepted message is one JSON line in --out with
-"tls" and "requiretls" (whether its MAIL FROM carried the parameter). Prints "READY <port>",
+"tls", "requiretls" (whether its MAIL FROM carried the parameter) and "sni" (the server name
+the client sent in its TLS handshake, null when none). Prints "READY <port>",
 stops when standard input closes or on SIGTERM. Run with Debian's /usr/bin/python3.
 """
 import argparse
@@ -38,6 +39,7 @@ class Handler:
     def __init__(self, out):
         self.out = out
         self.lock = threading.Lock()
+        self.sni = None  # of the last handshake (the tests make one connection at a time)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -48,7 +50,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         record = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
                   "tls": bool(server._tls_protocol),
-                  "requiretls": bool(getattr(server, "requiretls", False))}
+                  "requiretls": bool(getattr(server, "requiretls", False)),
+                  "sni": self.sni}
         with self.lock, open(self.out, "a", encoding="ascii") as f:
             f.write(json.dumps(record) + "\n")
         return "250 2.0.0 Message accepted for delivery"
@@ -64,7 +67,12 @@ def main():
     args = parser.parse_args()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.tls_cert, args.tls_key)
-    controller = RequireTlsController(Handler(args.out), hostname=args.host, port=args.port,
+    handler = Handler(args.out)
+
+    def sni(_sock, name, _ctx):
+        handler.sni = name
+    context.sni_callback = sni
+    controller = RequireTlsController(handler, hostname=args.host, port=args.port,
                                       decode_data=False, tls_context=context)
     controller.start()
     done = threading.Event()

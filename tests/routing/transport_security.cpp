@@ -57,6 +57,23 @@ TEST_CASE("REQUIRETLS on MAIL FROM (RFC 8689 §4.1), never as an extra parameter
   CHECK(format_mail_from(out, "a@example.org", extra) == errc::invalid_esmtp_keyword);
 }
 
+TEST_CASE("TLS-Required: No (RFC 8689 §5): in the header section only, any case, folded") {
+  auto with = [](std::string body) {
+    message m;
+    m.body = body_source::copy(std::move(body));
+    return has_tls_required_no(m);
+  };
+  CHECK(with("Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n"));
+  CHECK(with("tls-required:no\n\nbody\n"));
+  CHECK(with("Subject: x\r\nTLS-Required:\r\n  NO \r\nFrom: a@b\r\n\r\n"));
+  CHECK(with("Subject: x\r\nTLS-Required: No"));                // ends inside the header section
+  CHECK_FALSE(with("Subject: x\r\n\r\nTLS-Required: No\r\n"));  // in the body
+  CHECK_FALSE(with("TLS-Required: Yes\r\n\r\n"));
+  CHECK_FALSE(with("X-TLS-Required: No\r\n\r\n"));
+  CHECK_FALSE(with("Subject: TLS-Required: No\r\n\r\n"));
+  CHECK_FALSE(with(""));
+}
+
 TEST_CASE("docs/transport-security.md: levels per destination") {
   //! [levels]
   route_options routing;

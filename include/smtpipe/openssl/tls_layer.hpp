@@ -39,7 +39,10 @@ class openssl_layer final : public tls_layer {
         server_name_(std::move(server_name)),
         verify_(policy ? policy->verify : verify),
         policy_(std::move(policy)) {
-    if (policy_ && !policy_->names.empty()) server_name_ = policy_->names.front();
+    if (policy_ && !policy_->tlsa.empty() && !policy_->names.empty())
+      server_name_ = policy_->names.front();  // DANE: the TLSA base domain (RFC 7672 §8.1)
+    else if (policy_ && !policy_->server_name.empty()) server_name_ = policy_->server_name;
+    else if (policy_ && !policy_->names.empty()) server_name_ = policy_->names.front();
   }
 
   asio::awaitable<std::error_code> handshake() override {

@@ -14,6 +14,7 @@
 #include "smtpipe/routing/mta_sts_source.hpp"
 #include "smtpipe/routing/resolve_route.hpp"
 #include "smtpipe/routing/routed_result.hpp"
+#include "smtpipe/routing/tls_required_no.hpp"
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -60,18 +61,31 @@ struct domain_group {
   std::vector<message> messages;
   std::vector<std::size_t> message_index;                 // into the caller's messages
   std::vector<std::vector<std::size_t>> recipient_index;  // into that message's recipients
+  /// The messages carry `TLS-Required: No` and not REQUIRETLS (RFC 8689 §5): the domain's TLS
+  /// policy is not enforced for them. Such messages travel in groups of their own.
+  bool tls_optional = false;
 };
 
-inline std::vector<domain_group> group_by_domain(std::span<const message> messages) {
+/// RFC 8689 §5: `TLS-Required: No` asks that TLS policies be ignored; with the REQUIRETLS
+/// parameter the header field is ignored (REQUIRETLS wins).
+inline bool tls_optional(const message& m) {
+  return !m.params.requiretls && has_tls_required_no(m);
+}
+
+/// `levels`: TLS security levels apply, so `TLS-Required: No` matters (the header sections are
+/// read only then).
+inline std::vector<domain_group> group_by_domain(std::span<const message> messages, bool levels) {
   std::vector<domain_group> groups;
   for (std::size_t m = 0; m < messages.size(); ++m) {
+    const bool optional = levels && tls_optional(messages[m]);
     for (std::size_t r = 0; r < messages[m].recipients.size(); ++r) {
       const std::string d = recipient_domain(messages[m].recipients[r].address);
       if (d.empty()) continue;
-      auto g = std::find_if(groups.begin(), groups.end(),
-                            [&](const domain_group& x) { return x.domain == d; });
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const domain_group& x) {
+        return x.domain == d && x.tls_optional == optional;
+      });
       if (g == groups.end()) {
-        groups.push_back({d, {}, {}, {}});
+        groups.push_back({d, {}, {}, {}, optional});
         g = groups.end() - 1;
       }
       if (g->message_index.empty() || g->message_index.back() != m) {
@@ -204,7 +218,7 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   std::optional<mta_sts_policy> sts;
   tlsrpt_policy report_policy = detail::sts_report_policy(g.domain, std::nullopt);
   bool count_sessions = ropts.tls_report != nullptr;
-  if (ropts.mta_sts && ropts.relay_host.empty()) {
+  if (ropts.mta_sts && ropts.relay_host.empty() && !g.tls_optional) {  // RFC 8689 §5
     mta_sts_lookup found = co_await ropts.mta_sts->lookup(resolver, g.domain);
     if (found.policy && found.policy->mode != mta_sts_mode::none) sts = found.policy;
     report_policy = detail::sts_report_policy(g.domain, sts);
@@ -231,7 +245,10 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   for (const mx_host& host : d.route.hosts) {
     // TLS security level (DANE, RFC 7672): decided per host before connecting.
     std::optional<host_tls_plan> plan;
-    if (const auto level = level_of(ropts, g.domain)) {
+    if (auto level = level_of(ropts, g.domain)) {
+      // TLS-Required: No (RFC 8689 §5): STARTTLS when offered, the certificate unchecked,
+      // plaintext when TLS fails; no DANE or other policy can refuse the host.
+      if (g.tls_optional && *level != tls_level::none) level = tls_level::may;
       plan = co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
       if (plan->refuse) {
         if (ropts.tls_report && plan->refuse != errc::tls_not_available) {
@@ -677,7 +694,9 @@ asio::awaitable<routed_result> deliver_routed_impl(dns_resolver& resolver, const
       out.messages[m].recipients.push_back(std::move(rr));
     }
   }
-  const std::vector<domain_group> groups = group_by_domain(messages);
+  const std::vector<domain_group> groups =
+      group_by_domain(messages, ropts.tls_level.has_value() || !ropts.tls_levels.empty() ||
+                                    ropts.mta_sts != nullptr);
   std::vector<domain_result> results(groups.size());
   std::size_t next = 0;
   const std::size_t workers =

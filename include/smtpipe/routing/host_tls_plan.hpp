@@ -51,13 +51,14 @@ inline std::optional<tls_level> level_of(const route_options& o, std::string_vie
 }
 
 inline host_tls_plan plan_with(tls_mode mode, tls_verify verify, std::vector<std::string> names,
-                               const session_options& s) {
+                               const session_options& s, std::string server_name = {}) {
   host_tls_plan p;
   p.mode = mode;
   if (mode == tls_mode::none) return p;
   tls_peer_policy policy;
   policy.verify = verify;
   policy.names = std::move(names);
+  policy.server_name = std::move(server_name);
   if (s.tls_provider) p.provider = s.tls_provider->for_peer(policy);
   if (!p.provider) {
     p.refuse = make_error_code(errc::tls_not_available);
@@ -81,7 +82,11 @@ inline asio::awaitable<host_tls_plan> plan_host_tls(dns_resolver& resolver, tls_
     case tls_level::verify:
       co_return plan_with(tls_mode::required, tls_verify::host, {host.name}, s);
     case tls_level::secure:
-      co_return plan_with(tls_mode::required, tls_verify::host, {r.domain, "." + r.domain}, s);
+      // Postfix's smtp_tls_secure_cert_match default, "nexthop, dot-nexthop": the recipient
+      // domain or a subdomain of it; the (possibly forged) MX name is not a reference name,
+      // but it is the SNI (as Postfix's smtp_tls_servername = hostname).
+      co_return plan_with(tls_mode::required, tls_verify::host, {r.domain, "." + r.domain}, s,
+                          host.name);
     case tls_level::dane:
     case tls_level::dane_only: break;
   }
@@ -101,39 +106,64 @@ inline asio::awaitable<host_tls_plan> plan_host_tls(dns_resolver& resolver, tls_
     co_return without_dane("the MX records of " + r.domain + " are not DNSSEC-signed");
   if (host.security != dns_security::secure)
     co_return without_dane("the addresses of " + host.name + " are not DNSSEC-signed");
-  const std::string owner = "_" + std::to_string(port) + "._tcp." + host.name;
-  std::pair<std::error_code, dns_answer> outcome = co_await resolver.query(owner, dns_type::tlsa);
-  const std::error_code ec = outcome.first;
-  const dns_answer& answer = outcome.second;
+  // RFC 7672 §2.2.2 (RFC 7671 §7): when the MX host name is an alias and its expansion is
+  // secure (the address answers are, which libunbound says only when every CNAME of the
+  // chain validated), the TLSA records are first looked up at the fully expanded name and,
+  // when that name has none, at the original one. An insecure link makes the addresses
+  // insecure and DANE does not apply at all (above).
+  std::vector<std::string> bases;
+  if (!host.canonical_name.empty() && host.canonical_name != host.name)
+    bases.push_back(host.canonical_name);
+  bases.push_back(host.name);
   host_tls_plan failed;
   failed.refuse = make_error_code(errc::tlsa_lookup_failed);
-  if (ec) {
-    failed.reason = "TLSA lookup for " + owner + ": " + ec.message();
-    co_return failed;
+  std::string base;
+  dns_answer answer;
+  for (const std::string& candidate : bases) {
+    const std::string owner = "_" + std::to_string(port) + "._tcp." + candidate;
+    std::pair<std::error_code, dns_answer> outcome = co_await resolver.query(owner, dns_type::tlsa);
+    const std::error_code ec = outcome.first;
+    if (ec) {
+      failed.reason = "TLSA lookup for " + owner + ": " + ec.message();
+      co_return failed;
+    }
+    answer = std::move(outcome.second);
+    if (answer.security == dns_security::bogus) {
+      failed.reason = "TLSA lookup for " + owner + ": DNSSEC bogus" +
+                      (answer.why_bogus.empty() ? "" : ": " + answer.why_bogus);
+      co_return failed;
+    }
+    if (answer.rcode != 0 && !answer.nxdomain) {
+      failed.reason =
+          "TLSA lookup for " + owner + " failed (rcode " + std::to_string(answer.rcode) + ")";
+      co_return failed;
+    }
+    if (answer.has_data()) {
+      base = candidate;
+      break;
+    }
   }
-  if (answer.security == dns_security::bogus) {
-    failed.reason = "TLSA lookup for " + owner + ": DNSSEC bogus" +
-                    (answer.why_bogus.empty() ? "" : ": " + answer.why_bogus);
-    co_return failed;
+  if (base.empty()) {
+    const std::string where =
+        bases.size() > 1 ? host.name + " (nor its alias target " + bases.front() + ")" : host.name;
+    co_return without_dane(where + " publishes no TLSA record");
   }
-  if (answer.rcode != 0 && !answer.nxdomain) {
-    failed.reason =
-        "TLSA lookup for " + owner + " failed (rcode " + std::to_string(answer.rcode) + ")";
-    co_return failed;
-  }
-  if (!answer.has_data()) co_return without_dane(host.name + " publishes no TLSA record");
   if (answer.security != dns_security::secure)
-    co_return without_dane("the TLSA records of " + host.name + " are not DNSSEC-signed");
+    co_return without_dane("the TLSA records of " + base + " are not DNSSEC-signed");
   tls_peer_policy policy;
   policy.verify = tls_verify::none;
-  policy.names = {host.name};
-  policy.tlsa_base = host.name;
+  // The TLSA base domain first: it is the SNI (RFC 7672 §8.1); with an alias both names are
+  // reference identifiers for DANE-TA (RFC 7672 §3.2.2).
+  policy.names = {base};
+  if (base != host.name) policy.names.push_back(host.name);
+  else if (bases.size() > 1) policy.names.push_back(bases.front());
+  policy.tlsa_base = base;
   for (const auto& rdata : answer.records)
     if (auto t = parse_tlsa_record(rdata); t && t->usable_for_smtp())
       policy.tlsa.push_back(std::move(*t));
   // RFC 7672 §3.1.3: PKIX-TA(0) and PKIX-EE(1) records are unusable for SMTP; a host with
   // only unusable records gets opportunistic TLS as if it had none (§2.2).
-  if (policy.tlsa.empty()) co_return without_dane(host.name + " has no usable TLSA record");
+  if (policy.tlsa.empty()) co_return without_dane(base + " has no usable TLSA record");
   host_tls_plan p;
   p.mode = tls_mode::required;
   p.dane = true;

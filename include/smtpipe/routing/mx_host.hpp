@@ -22,6 +22,8 @@ struct mx_host {
   std::vector<asio::ip::address> addresses;
   /// DNSSEC status of the address answers (the least secure of them).
   dns_security security = dns_security::insecure;
+  /// The name after CNAMEs when `name` is an alias (lower case, no final dot); else empty.
+  std::string canonical_name;
 };
 
 }  // namespace smtpipe

@@ -161,6 +161,7 @@ inline asio::awaitable<void> fill_addresses(dns_resolver& resolver, route& r,
                      " (RFC 2181 §10.3 says it should not be); its addresses are used");
     host.addresses = std::move(found.addresses);
     host.security = found.security;
+    host.canonical_name = found.cname;
     if (host.addresses.empty()) {
       const std::string why = found.error      ? "address lookup failed: " + found.error.message()
                               : found.nxdomain ? "host name does not exist"

@@ -24,7 +24,10 @@ struct tls_peer_policy {
   tls_peer_policy() = default;  // not an aggregate: see docs/architecture.md (g++ 12)
 
   tls_verify verify{};             ///< PKIX checks when `tlsa` is empty.
-  std::vector<std::string> names;  ///< Reference names; the first is also sent as SNI.
+  std::vector<std::string> names;  ///< Reference names; the first is also sent as SNI...
+  /// ...unless this is set: the name sent as SNI when it is not a reference name (the
+  /// `secure` level sends the MX host name and checks the recipient domain). Not with `tlsa`.
+  std::string server_name;
   /// DANE: usable TLSA records (callers drop unusable ones: `tlsa_record::usable_for_smtp`).
   std::vector<tlsa_record> tlsa;
   /// The TLSA base domain (RFC 7671 §7: the MX host name after any CNAME); with `tlsa`.
