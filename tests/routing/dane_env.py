@@ -11,7 +11,7 @@ generates a DNSSEC key pair with ldns-keygen, signs the zone dane.test. with ldn
 then tampers with two of its RRsets (their signatures no longer verify), and serves it, with
 the unsigned zone insecure.test., from an unbound it starts (auth-zone). smtpipe-send
 validates with --dns-trust-anchor set to the zone's key (the test trust anchor). aiosmtpd
-servers (STARTTLS) listen on 127.0.0.21-30, all on one port P; the TLSA records are at
+servers (STARTTLS) listen on 127.0.0.21-31, all on one port P; the TLSA records are at
 _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from it).
 
     ee        MX mx-ee       TLSA 3 1 1 (key of a cert of an unknown CA, CN localhost) -> dane-ee
