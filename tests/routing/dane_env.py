@@ -11,7 +11,7 @@ generates a DNSSEC key pair with ldns-keygen, signs the zone dane.test. with ldn
 then tampers with two of its RRsets (their signatures no longer verify), and serves it, with
 the unsigned zone insecure.test., from an unbound it starts (auth-zone). smtpipe-send
 validates with --dns-trust-anchor set to the zone's key (the test trust anchor). aiosmtpd
-servers (STARTTLS) listen on 127.0.0.21-30, all on one port P; the TLSA records are at
+servers (STARTTLS) listen on 127.0.0.21-31, all on one port P; the TLSA records are at
 _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from it).
 
     ee        MX mx-ee       TLSA 3 1 1 (key of a cert of an unknown CA, CN localhost) -> dane-ee
@@ -37,6 +37,15 @@ _P._tcp.HOST (the port actually used, as RFC 7672 §2.2.3 builds the name from i
     alias3    MX alias-ins   alias-ins CNAME mx-ins.insecure.test (insecure link); TLSA at
                              alias-ins (mismatching)        -> no DANE, opportunistic TLS
 
+With --sts-server (tests/routing/mta_sts_server.py, on 127.0.0.32) DANE's precedence over
+MTA-STS (RFC 8461 §2) and TLSRPT (RFC 8460) for both: two signed domains with a _mta-sts TXT
+record and one enforce policy, mx: mx-stsb.dane.test (mx-stsb, 127.0.0.31: no TLSA, a test-CA
+certificate for its name):
+
+    sts-dane  MX 5 mx-ee (DANE-EE, not in the policy), MX 10 mx-stsb  -> mx-ee, dane-ee
+    sts-pkix  MX 5 mx-pkix (unusable TLSA, not in the policy), MX 10 mx-stsb
+                                                    -> mx-pkix skipped, mx-stsb, mta-sts
+
 Everything listens on 127.0.0.0/8 only and is stopped at the end, whatever happens.
 """
 import argparse
@@ -57,7 +66,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "pylib"))
 sys.path.insert(0, HERE)
 from loopback_servers import SBIN_PATH, ServerUnavailable, read_text, stop_process, wait_until  # noqa: E402
-from routing_env import Checks, TlsSink, check, closed_udp_port  # noqa: E402
+from routing_env import Checks, TlsSink, check, check_tlsrpt, closed_udp_port, issue_cert  # noqa: E402
 
 ZONE = "dane.test"
 INSECURE = "insecure.test"
@@ -73,7 +82,12 @@ HOSTS = {
     "mx-exp": ("127.0.0.28", "expired", True),
     "mx-taname": ("127.0.0.29", "server-chain", True),
     "mx-rtls": ("127.0.0.30", "mx-rtls-chain", True),  # requiretls_server.py: REQUIRETLS, SNI
+    "mx-stsb": ("127.0.0.31", "mx-stsb", True),  # no TLSA; the MTA-STS policies' one mx
 }
+STS_HTTPS = "127.0.0.32"
+# The MTA-STS domains (precedence cases): MX targets, one enforce policy listing mx-stsb only.
+STS_MX = {"sts-dane": ["5 mx-ee", "10 mx-stsb"], "sts-pkix": ["5 mx-pkix", "10 mx-stsb"]}
+STS_POLICY = f"version: STSv1\r\nmode: enforce\r\nmx: mx-stsb.{ZONE}\r\nmax_age: 86400\r\n"
 
 
 def openssl(*args, data=None):
@@ -117,6 +131,9 @@ def make_certs(make_certs_sh, certs):
     with open(os.path.join(certs, "server-chain.crt"), "w") as out:
         out.write(read_text(os.path.join(certs, "server.crt")) + read_text(os.path.join(certs, "ca.crt")))
     shutil.copy(os.path.join(certs, "server.key"), os.path.join(certs, "server-chain.key"))
+    # MTA-STS: mx-stsb's certificate names it; the policy server's names every mta-sts host.
+    issue_cert(certs, "mx-stsb", [f"mx-stsb.{ZONE}"])
+    issue_cert(certs, "mta-sts", [f"mta-sts.{d}.{ZONE}" for d in STS_MX])
 
 
 def tlsa(usage, selector, matching, der):
@@ -137,9 +154,12 @@ def zones(base, certs, port):
     mx = {"ee": ["10 mx-ee"], "ta": ["10 mx-ta"], "mismatch": ["5 mx-bad", "10 mx-ee"],
           "unusable": ["10 mx-pkix"], "tamper": ["10 mx-tamper"], "bogus": ["10 mx-ee"],
           "plain": ["10 mx-plain"], "two": ["5 mx-ee", "10 mx-ta"], "expired": ["10 mx-exp"],
-          "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"]}
+          "taname": ["10 mx-taname"], "rtls": ["5 mx-ee", "10 mx-rtls"], **STS_MX}
     rr.append(f"{ZONE}. 3600 IN MX 10 mx-rtls.{ZONE}.")  # the apex: secure, MX host below it
     mx.update({"alias": ["10 alias-ta"], "alias2": ["10 alias-ee"], "alias3": ["10 alias-ins"]})
+    for d in STS_MX:
+        rr += [f'_mta-sts.{d}.{ZONE}. 3600 IN TXT "v=STSv1; id={d.replace("-", "")}1;"',
+               f"mta-sts.{d}.{ZONE}. 3600 IN A {STS_HTTPS}"]
     for d, targets in mx.items():
         for t in targets:
             rr.append(f"{d}.{ZONE}. 3600 IN MX {t}.{ZONE}.")
@@ -539,11 +559,144 @@ def e2e(send, dns, port, anchor, sinks, certs):
     return c.failed == 0
 
 
+class StsPolicyServer:
+    """tests/routing/mta_sts_server.py on STS_HTTPS serving STS_POLICY for each STS_MX domain."""
+
+    def __init__(self, script, base, certs):
+        path = os.path.join(base, "sts-policies.json")
+        with open(path, "w") as f:
+            json.dump({f"mta-sts.{d}.{ZONE}": {"body": STS_POLICY} for d in STS_MX}, f)
+        self.log = os.path.join(base, "sts-fetches.log")
+        self.cmd = ["/usr/bin/python3", script, "--host", STS_HTTPS, "--cert",
+                    os.path.join(certs, "mta-sts.crt"), "--key", os.path.join(certs, "mta-sts.key"),
+                    "--policies", path, "--log", self.log]
+        self.proc, self.port = None, None
+
+    def start(self):
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise ServerUnavailable(f"policy server did not start: {line} {self.proc.stderr.read()}")
+        self.port = int(line.split()[1])
+
+    def stop(self):
+        stop_process(self.proc, ask=lambda: self.proc.stdin.close())
+
+    def fetches(self):
+        with open(self.log) as f:
+            return [line.strip() for line in f if line.strip()]
+
+
+def precedence_e2e(send, dns, port, anchor, sinks, certs, policy, base):
+    """DANE over MTA-STS per MX host (RFC 8461 §2), and the TLSRPT JSON (RFC 8460) of both."""
+    c = Checks()
+    message = b"Subject: dane and mta-sts\r\n\r\nDANE first\r\n"
+    rpt = os.path.join(base, "tlsrpt-precedence.json")
+    args = [send, "--dns-server", dns, "--mx-port", str(port), "--dns-trust-anchor", anchor,
+            "--json", "--timeout-scale", "0.1", "-f", "sender@example.org",
+            "--helo", "client.example.org", "--tls", "dane", "--ca-file",
+            os.path.join(certs, "ca.crt"), "--mta-sts-port", str(policy.port), "--tlsrpt", rpt,
+            "--transcript"]
+
+    def send_to(*domains):
+        before = {n: len(s.messages()) for n, s in sinks.items()}
+        if os.path.exists(rpt):
+            os.unlink(rpt)
+        p = subprocess.run(args + [f"user@{d}" for d in domains], input=message,
+                           capture_output=True, timeout=60)
+        out = [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
+        rows = {o["rcpt"].strip("<>").rsplit("@", 1)[1]: o for o in out if "rcpt" in o}
+        dom = {o["domain"]: o for o in out if "domain" in o}
+        new = {n: s.messages()[before[n]:] for n, s in sinks.items()}
+        err = p.stderr.decode(errors="replace")
+        check(os.path.exists(rpt), f"no TLS report written: {err}")
+        report = json.load(open(rpt))
+        check_tlsrpt(report)
+        return p, rows, dom, new, report, err
+
+    def only(new, *names):
+        return all(not v for n, v in new.items() if n not in names) and \
+            all(len(new[n]) == 1 and new[n][0]["tls"] is True for n in names)
+
+    def entries(report, ptype, domain):
+        return [p for p in report["policies"] if p["policy"]["policy-type"] == ptype and
+                p["policy"]["policy-domain"] == domain]
+
+    def dane_wins():
+        d = f"sts-dane.{ZONE}"
+        p, rows, dom, new, report, err = send_to(d)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[d]["status"] == "delivered" and rows[d]["host"] == f"mx-ee.{ZONE}", f"rows {rows}")
+        check(rows[d]["tls_auth"] == "dane-ee", f"tls_auth {rows[d]}")
+        check(dom[d]["mta_sts"] == "enforce" and dom[d]["authentication"] == "dane-ee", f"{dom}\n{err}")
+        check(only(new, "mx-ee"), f"servers got {new}")
+        check(f"mta-sts.{d}" in policy.fetches(), f"the policy was not fetched: {policy.fetches()}")
+        tlsa = entries(report, "tlsa", d)
+        check(len(tlsa) == 1 and tlsa[0]["summary"] == {"total-successful-session-count": 1,
+                                                        "total-failure-session-count": 0},
+              f"tlsa entry: {report}")
+        # mx-ee not being in the policy is no MTA-STS failure: DANE, not the policy, governs it.
+        check(not any(p["summary"]["total-failure-session-count"] for p in report["policies"]),
+              f"a failure reported: {report}")
+    c.case("MTA-STS enforce, MX 5 not in its mx patterns but DANE-EE: used (DANE wins), dane-ee",
+           dane_wins)
+
+    def sts_applies():
+        d = f"sts-pkix.{ZONE}"
+        p, rows, dom, new, report, err = send_to(d)
+        check(p.returncode == 0, f"exit {p.returncode}: {err}")
+        check(rows[d]["host"] == f"mx-stsb.{ZONE}" and rows[d]["tls_auth"] == "mta-sts", f"rows {rows}")
+        check(only(new, "mx-stsb"), f"servers got {new}")
+        tried = dom[d]["tried"]
+        check(tried[0]["host"] == f"mx-pkix.{ZONE}" and tried[0]["address"] is None, f"{tried}")
+        check(f"connecting to mx-pkix.{ZONE}" not in err, f"mx-pkix was connected to: {err}")
+        sts = entries(report, "sts", d)
+        check(len(sts) == 1, f"sts entries: {report}")
+        pol = sts[0]
+        check(pol["policy"]["mx-host"] == [f"mx-stsb.{ZONE}"] and
+              "mode: enforce" in pol["policy"]["policy-string"], f"{pol}")
+        check(pol["summary"] == {"total-successful-session-count": 1,
+                                 "total-failure-session-count": 1}, f"{pol}")
+        f = pol["failure-details"][0]
+        check(f["result-type"] == "validation-failure" and
+              f["receiving-mx-hostname"] == f"mx-pkix.{ZONE}", f"{f}")
+        check(not entries(report, "tlsa", d), f"a tlsa entry without DANE: {report}")
+    c.case("same policy, no usable TLSA: the unlisted MX skipped, the listed one over PKIX (mta-sts)",
+           sts_applies)
+
+    def one_report():
+        a, b, t = f"sts-dane.{ZONE}", f"sts-pkix.{ZONE}", f"tamper.{ZONE}"
+        p, rows, dom, new, report, err = send_to(a, b, t)
+        check(p.returncode != 0, f"exit 0 with a bogus TLSA: {rows}")
+        check(rows[a]["tls_auth"] == "dane-ee" and rows[b]["tls_auth"] == "mta-sts", f"rows {rows}")
+        check(rows[t]["status"] == "transient", f"rows {rows}")
+        check(only(new, "mx-ee", "mx-stsb"), f"servers got {new}")
+        check(len(entries(report, "tlsa", a)) == 1 and
+              entries(report, "tlsa", a)[0]["summary"]["total-successful-session-count"] == 1,
+              f"{report}")
+        check(len(entries(report, "sts", b)) == 1 and
+              entries(report, "sts", b)[0]["summary"]["total-successful-session-count"] == 1,
+              f"{report}")
+        bad = entries(report, "tlsa", t)
+        check(len(bad) == 1 and bad[0]["summary"] == {"total-successful-session-count": 0,
+                                                      "total-failure-session-count": 1}, f"{report}")
+        f = bad[0]["failure-details"][0]
+        check(f["result-type"] in ("dnssec-invalid", "dane-required") and
+              f["receiving-mx-hostname"] == f"mx-tamper.{ZONE}", f"{f}")
+    c.case("one run, one TLSRPT report: tlsa success, sts success, a bogus TLSA as dnssec-invalid",
+           one_report)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return c.failed == 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--send", required=True)
     ap.add_argument("--aiosmtpd-server", required=True)
     ap.add_argument("--make-certs", required=True)
+    ap.add_argument("--sts-server", help="tests/routing/mta_sts_server.py: the MTA-STS cases")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--only-requiretls", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -572,9 +725,17 @@ def main():
             t.start()
             servers.append(t)
             sinks[name] = t
+        policy = None
+        if args.sts_server:
+            policy = StsPolicyServer(args.sts_server, base, certs)
+            policy.start()
+            servers.append(policy)
         unbound.start()
         print(f"setup {time.monotonic() - start:.2f}s")
-        ok = e2e(args.send, f"127.0.0.1@{unbound.port}", port, anchor, sinks, certs)
+        dns = f"127.0.0.1@{unbound.port}"
+        ok = e2e(args.send, dns, port, anchor, sinks, certs)
+        if policy:
+            ok = precedence_e2e(args.send, dns, port, anchor, sinks, certs, policy, base) and ok
     except (ServerUnavailable, subprocess.CalledProcessError) as e:
         print(f"FAIL: setup: {e}")
     finally:
