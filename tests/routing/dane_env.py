@@ -637,6 +637,10 @@ def precedence_e2e(send, dns, port, anchor, sinks, certs, policy, base):
         check(len(tlsa) == 1 and tlsa[0]["summary"] == {"total-successful-session-count": 1,
                                                         "total-failure-session-count": 0},
               f"tlsa entry: {report}")
+        pol = tlsa[0]["policy"]
+        check(pol["mx-host"] == [f"mx-ee.{ZONE}"] and pol["policy-string"] and
+              all(re.fullmatch(r"[23] [01] [012] [0-9A-F]+", x) for x in pol["policy-string"]),
+              f"the tlsa policy: the host and its usable records: {pol}")
         # mx-ee not being in the policy is no MTA-STS failure: DANE, not the policy, governs it.
         check(not any(p["summary"]["total-failure-session-count"] for p in report["policies"]),
               f"a failure reported: {report}")

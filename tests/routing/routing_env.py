@@ -350,7 +350,7 @@ def check_tlsrpt(report):
         pol = p["policy"]
         check(pol["policy-type"] in ("sts", "tlsa", "no-policy-found"), f"policy-type {pol}")
         check(isinstance(pol["policy-domain"], str), f"policy-domain {pol}")
-        if pol["policy-type"] == "sts":
+        if pol["policy-type"] != "no-policy-found":
             check(all(isinstance(x, str) for x in pol["policy-string"]), f"policy-string {pol}")
             check(all(isinstance(x, str) for x in pol["mx-host"]), f"mx-host {pol}")
         s = p["summary"]

@@ -175,11 +175,13 @@ inline std::string connection_authentication(const tls_status& tls, bool sts_enf
 }
 
 // The TLSRPT policy of a host that DANE authenticates (RFC 8460 §4.4: policy type "tlsa").
-inline tlsrpt_policy dane_report_policy(const std::string& domain, const std::string& host) {
+inline tlsrpt_policy dane_report_policy(const std::string& domain, const std::string& host,
+                                        std::vector<std::string> records = {}) {
   tlsrpt_policy p;
   p.type = tlsrpt_policy_type::tlsa;
   p.domain = domain;
   p.mx_host = {host};
+  p.policy_string = std::move(records);
   return p;
 }
 
@@ -379,8 +381,8 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       if (count_sessions)
         detail::report_session(
             *ropts.tls_report,
-            dane ? detail::dane_report_policy(g.domain, host.name) : report_policy, sts_applies,
-            handshake, result, nothing_decided(result), host.name, attempt.address,
+            dane ? detail::dane_report_policy(g.domain, host.name, plan->tlsa) : report_policy,
+            sts_applies, handshake, result, nothing_decided(result), host.name, attempt.address,
             ropts.source_address);
       if (nothing_decided(result)) {
         // No answer, a 4xx/421 or 5xx greeting, EHLO or STARTTLS (under a policy requiring

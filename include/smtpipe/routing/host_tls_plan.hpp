@@ -39,6 +39,9 @@ struct host_tls_plan {
   std::error_code refuse;
   std::string reason;  ///< Also set when a DANE level found no DANE for the host: why.
   bool dane = false;   ///< Usable TLSA records: the certificate is authenticated by DANE.
+  /// With `dane`: the usable records, as "usage selector matching hex" (RFC 6698 §2.2), for
+  /// TLS reports (RFC 8460 `policy-string`).
+  std::vector<std::string> tlsa;
 };
 
 namespace detail {
@@ -167,6 +170,16 @@ inline asio::awaitable<host_tls_plan> plan_host_tls(dns_resolver& resolver, tls_
   host_tls_plan p;
   p.mode = tls_mode::required;
   p.dane = true;
+  for (const tlsa_record& t : policy.tlsa) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string line = std::to_string(t.usage) + ' ' + std::to_string(t.selector) + ' ' +
+                       std::to_string(t.matching) + ' ';
+    for (const unsigned char c : t.data) {
+      line += hex[c >> 4];
+      line += hex[c & 15];
+    }
+    p.tlsa.push_back(std::move(line));
+  }
   if (s.tls_provider) p.provider = s.tls_provider->for_peer(policy);
   if (!p.provider) {
     p.refuse = make_error_code(errc::tls_not_available);

@@ -75,7 +75,7 @@ struct tlsrpt_policy {
   tlsrpt_policy_type type = tlsrpt_policy_type::no_policy_found;
   std::string domain;                      ///< `policy-domain`.
   std::vector<std::string> policy_string;  ///< The policy's lines (the TLSA records...).
-  std::vector<std::string> mx_host;        ///< MTA-STS: the policy's `mx` patterns.
+  std::vector<std::string> mx_host;  ///< MTA-STS: the policy's `mx` patterns; DANE: the MX host.
 };
 
 /// Who the report is from and for what period (RFC 8460 §4.4).
@@ -141,7 +141,8 @@ class tls_report {
       if (e.policy.type != tlsrpt_policy_type::no_policy_found)
         o += ",\"policy-string\":" + list(e.policy.policy_string);
       o += ",\"policy-domain\":" + quote(e.policy.domain);
-      if (e.policy.type == tlsrpt_policy_type::sts) o += ",\"mx-host\":" + list(e.policy.mx_host);
+      if (e.policy.type != tlsrpt_policy_type::no_policy_found)
+        o += ",\"mx-host\":" + list(e.policy.mx_host);
       o += "},\"summary\":{\"total-successful-session-count\":" + std::to_string(e.successes) +
            ",\"total-failure-session-count\":" + std::to_string(e.failures) + "}";
       if (!e.details.empty()) {
