@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -171,4 +172,51 @@ TEST_CASE("pool: the domain's TLS level is part of the pool's destination [pool]
   CHECK(pool.stats().reuses == 1);
   CHECK(opened(mx1) - before == 2);
   close(io, pool);
+}
+
+TEST_CASE("pool: the destination key separates what connections may not share [pool]") {
+  route a;
+  a.domain = "a.example";
+  for (const char* name : {"mx1.example", "mx2.example"}) {
+    mx_host h;
+    h.name = name;
+    a.hosts.push_back(h);
+  }
+  route b = a;
+  b.domain = "b.example";
+  std::reverse(b.hosts.begin(), b.hosts.end());
+  const route_options ro;
+  const session_options so;
+  detail::domain_security none;
+  // The same MX host set in any order: one destination.
+  CHECK(detail::pool_key(a, ro, so, none) == detail::pool_key(b, ro, so, none));
+  detail::domain_security encrypt;
+  encrypt.level = tls_level::encrypt;
+  CHECK(detail::pool_key(a, ro, so, none) != detail::pool_key(a, ro, so, encrypt));
+  CHECK(detail::pool_key(a, ro, so, encrypt) == detail::pool_key(b, ro, so, encrypt));
+  // `secure`: the certificate must name the recipient domain.
+  detail::domain_security secure;
+  secure.level = tls_level::secure;
+  CHECK(detail::pool_key(a, ro, so, secure) != detail::pool_key(b, ro, so, secure));
+  // DANE: only where the MX records are signed.
+  detail::domain_security dane;
+  dane.level = tls_level::dane;
+  route signed_b = b;
+  signed_b.security = dns_security::secure;
+  CHECK(detail::pool_key(a, ro, so, dane) != detail::pool_key(signed_b, ro, so, dane));
+  // MTA-STS: its mode and the MX hosts its patterns allow.
+  mta_sts_policy p;
+  p.mode = mta_sts_mode::enforce;
+  p.mx = {"mx1.example", "*.example"};
+  detail::domain_security sts1;
+  sts1.sts = p;
+  detail::domain_security sts2 = sts1;
+  sts2.sts->mx = {"*.example", "mx1.example"};
+  CHECK(detail::pool_key(a, ro, so, sts1) == detail::pool_key(b, ro, so, sts2));
+  sts2.sts->mx = {"mx1.example"};
+  CHECK(detail::pool_key(a, ro, so, sts1) != detail::pool_key(b, ro, so, sts2));
+  detail::domain_security testing = sts1;
+  testing.sts->mode = mta_sts_mode::testing;
+  CHECK(detail::pool_key(a, ro, so, sts1) != detail::pool_key(a, ro, so, testing));
+  CHECK(detail::pool_key(a, ro, so, none) != detail::pool_key(a, ro, so, sts1));
 }

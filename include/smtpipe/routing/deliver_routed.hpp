@@ -496,9 +496,11 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
   if (!st.had_session) no_host_reached(d, g, st);
 }
 
-/// The pool's destination of a route: everything that changes how a connection is made: its
-/// MX host set (in any order), source address, TLS mode, port, the domain's TLS level and
-/// the MTA-STS policy's mode when one applies.
+/// The pool's destination of a route: everything that changes how a connection is made or
+/// which messages it may carry: its MX host set (in any order), source address, TLS mode,
+/// port, the domain's TLS level (for `secure` with the domain, which the certificate must
+/// name; for DANE whether the MX records are signed) and the MTA-STS policy's mode and mx
+/// patterns when one applies.
 inline std::string pool_key(const route& r, const route_options& ropts,
                             const session_options& options, const domain_security& sec) {
   std::vector<std::string> names;
@@ -507,9 +509,20 @@ inline std::string pool_key(const route& r, const route_options& ropts,
   std::string key;
   for (const auto& n : names) key += n + ",";
   key += "|" + (ropts.source_address ? ropts.source_address->to_string() : std::string()) + "|" +
-         std::to_string(static_cast<int>(options.tls)) + "|" + std::to_string(ropts.port) + "|" +
-         (sec.level ? std::string(to_string(*sec.level)) : std::string("-")) + "|" +
-         (sec.sts ? std::string(to_string(sec.sts->mode)) : std::string("-"));
+         std::to_string(static_cast<int>(options.tls)) + "|" + std::to_string(ropts.port) + "|";
+  key += sec.level ? std::string(to_string(*sec.level)) : std::string("-");
+  if (sec.level == tls_level::secure) key += ":" + r.domain;
+  if (sec.level == tls_level::dane || sec.level == tls_level::dane_only)
+    key += r.security == dns_security::secure ? ":signed" : ":unsigned";  // DANE applies?
+  key += "|";
+  if (sec.sts) {
+    std::vector<std::string> mx = sec.sts->mx;
+    std::sort(mx.begin(), mx.end());
+    key += std::string(to_string(sec.sts->mode)) + ":";
+    for (const auto& p : mx) key += p + ",";
+  } else {
+    key += "-";
+  }
   return key;
 }
 
