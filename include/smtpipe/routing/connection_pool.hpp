@@ -49,11 +49,13 @@ struct pooled_connection {
 
   enum class order { none, run, close };
 
-  std::string key;            // its destination
-  std::string host, address;  // the MX host and address it is connected to
-  asio::steady_timer idle;    // the held session waits here for an order or its idle timeout
-  asio::steady_timer done;    // the delivery waits here for its result
-  session* held = nullptr;    // the session, while it waits between deliveries
+  std::string key;             // its destination
+  std::string host, address;   // the MX host and address it is connected to
+  std::string authentication;  // how its server was authenticated (domain_result's words)
+  std::string tls_auth;        // what its recipients are told (empty without TLS)
+  asio::steady_timer idle;     // the held session waits here for an order or its idle timeout
+  asio::steady_timer done;     // the delivery waits here for its result
+  session* held = nullptr;     // the session, while it waits between deliveries
   std::span<const message> batch;
   session_result result;
   bool awaiting = false;  // a delivery waits for `result`
@@ -81,7 +83,8 @@ struct pool_lease {
 };
 
 /// Keeps SMTP sessions open between deliveries and shares them among deliveries to the same
-/// destination (MX host set, source address, TLS policy, port): see `route_options::pool`.
+/// destination (MX host set, source address, TLS mode, port, TLS level, MTA-STS mode): see
+/// `route_options::pool`.
 ///
 /// A session that has delivered its messages does not send QUIT: it waits in the pool, its
 /// reader still watching the socket, for the next delivery to the same destination (which
@@ -186,6 +189,19 @@ class connection_pool {
     c.next = detail::pooled_connection::order::run;
     c.idle.cancel();
     co_return co_await wait_result(lease);
+  }
+
+  /// Ends the lease's connection, if it has one (QUIT, or nothing when its session is over),
+  /// and keeps the place in the lease for a new connection: a session that decided nothing.
+  void discard(pool_lease& lease) {
+    auto c = std::move(lease.connection);
+    if (!c) return;
+    c->counted = false;  // the place stays with the lease
+    unlist(*c);
+    if (!c->ended) {
+      c->next = detail::pooled_connection::order::close;
+      c->idle.cancel();
+    }
   }
 
   /// Gives the lease back: its connection to the next delivery waiting for the destination,

@@ -193,65 +193,95 @@ inline void session_results(routed_result& out, const domain_group& g, const dom
     target.transactions += got.transactions;
     for (std::size_t k = 0; k < g.recipient_index[i].size() && k < got.recipients.size(); ++k) {
       recipient_result& rr = target.recipients[g.recipient_index[i][k]];
-      rr = got.recipients[k];
+      rr = got.recipients[k];  // host, address and tls_auth: stamped by `try_hosts`
       if (rr.host.empty()) rr.host = d.host;
       if (rr.host_address.empty()) rr.host_address = d.address;
-      rr.tls_auth = d.session.tls.active ? d.authentication : "";
     }
   }
 }
 
-template <class Pipeline>
-asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pipeline,
-                                     const domain_group& g, session_options options,
-                                     route_options ropts, domain_result& d) {
-  auto executor = co_await asio::this_coro::executor;
-  d.domain = g.domain;
-  d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
-  d.tried = d.route.skipped;
-  if (d.route.error) {
-    d.error = d.route.error;
-    co_return;
-  }
-  const std::span<const message> messages(g.messages);
-  bool had_session = false;
-  std::error_code last_error;
-  // MTA-STS (RFC 8461) and TLS reporting (RFC 8460): helpers in mta_sts_route.hpp.
+/// A domain's MTA-STS policy (RFC 8461) and TLS reporting (RFC 8460) state, looked up once
+/// before its hosts are tried (helpers in mta_sts_route.hpp).
+struct domain_security {
+  std::optional<tls_level> level;  // the domain's TLS security level, if one is set
   std::optional<mta_sts_policy> sts;
-  tlsrpt_policy report_policy = detail::sts_report_policy(g.domain, std::nullopt);
-  bool count_sessions = ropts.tls_report != nullptr;
-  if (ropts.mta_sts && ropts.relay_host.empty() && !g.tls_optional) {  // RFC 8689 §5
+  tlsrpt_policy report_policy;
+  bool count_sessions = false;
+};
+
+inline asio::awaitable<domain_security> domain_security_of(dns_resolver& resolver,
+                                                           const domain_group& g,
+                                                           const route_options& ropts,
+                                                           domain_result& d) {
+  domain_security sec;
+  sec.level = level_of(ropts, g.domain);
+  // TLS-Required: No (RFC 8689 §5): STARTTLS when offered, the certificate unchecked,
+  // plaintext when TLS fails; no DANE or other policy (MTA-STS either) can refuse a host.
+  if (g.tls_optional && sec.level && *sec.level != tls_level::none) sec.level = tls_level::may;
+  sec.report_policy = detail::sts_report_policy(g.domain, std::nullopt);
+  sec.count_sessions = ropts.tls_report != nullptr;
+  if (ropts.mta_sts && ropts.relay_host.empty() && !g.tls_optional) {
     mta_sts_lookup found = co_await ropts.mta_sts->lookup(resolver, g.domain);
-    if (found.policy && found.policy->mode != mta_sts_mode::none) sts = found.policy;
-    report_policy = detail::sts_report_policy(g.domain, sts);
+    if (found.policy && found.policy->mode != mta_sts_mode::none) sec.sts = found.policy;
+    sec.report_policy = detail::sts_report_policy(g.domain, sec.sts);
     if (found.error) {
       route_note(ropts, g.domain, "MTA-STS: " + found.reason);
-      if (ropts.tls_report && !sts) {
+      if (ropts.tls_report && !sec.sts) {
         // The policy the TXT record announced is not there: this delivery's one failure.
-        tlsrpt_policy p = report_policy;
+        tlsrpt_policy p = sec.report_policy;
         p.type = tlsrpt_policy_type::sts;
         tlsrpt_failure f;
         f.result = detail::sts_lookup_failure(found);
         f.additional_information = found.reason;
         ropts.tls_report->failure(p, f);
-        count_sessions = false;
+        sec.count_sessions = false;
       }
     }
-    if (sts) {
-      d.mta_sts = std::string(to_string(sts->mode));
+    if (sec.sts) {
+      d.mta_sts = std::string(to_string(sec.sts->mode));
       route_note(ropts, g.domain,
                  "MTA-STS policy in " + d.mta_sts + " mode" +
-                     (found.from_cache ? " (cached)" : " (fetched)") + ", id " + sts->id);
+                     (found.from_cache ? " (cached)" : " (fetched)") + ", id " + sec.sts->id);
     }
   }
+  co_return sec;
+}
+
+/// What the host loop learnt over its calls for one domain.
+struct host_loop_state {
+  bool had_session = false;  // some session ran (else the route failure decides)
+  std::error_code last_error;
+};
+
+/// Sets each recipient's host and address (unless the session named them) and tls_auth.
+inline void stamp_results(session_result& r, const std::string& host, const std::string& address,
+                          const std::string& tls_auth) {
+  for (auto& m : r.messages)
+    for (auto& rr : m.recipients) {
+      if (rr.host.empty()) rr.host = host;
+      if (rr.host_address.empty()) rr.host_address = address;
+      rr.tls_auth = tls_auth;
+    }
+}
+
+/// The per-host loop of a domain: each MX host in turn (its TLS plan under a TLS level, the
+/// MTA-STS policy's mx patterns and PKIX check, TLS reporting), each address of it, connected
+/// here and handed to `open(socket, options, host, address)`, which runs a session on it with
+/// the messages its caller chose; opportunistic TLS failures and MTA-STS testing failures are
+/// tried again on a fresh connection. True when a session decided the recipients; `out` is
+/// the deciding session's result (or the last one's), stamped with host, address and tls_auth.
+template <class Open>
+asio::awaitable<bool> try_hosts(dns_resolver& resolver, const domain_group& g,
+                                const session_options& options, const route_options& ropts,
+                                const domain_security& sec, domain_result& d, host_loop_state& st,
+                                session_result& out, Open open) {
+  auto executor = co_await asio::this_coro::executor;
+  const std::optional<mta_sts_policy>& sts = sec.sts;
   for (const mx_host& host : d.route.hosts) {
     // TLS security level (DANE, RFC 7672): decided per host before connecting.
     std::optional<host_tls_plan> plan;
-    if (auto level = level_of(ropts, g.domain)) {
-      // TLS-Required: No (RFC 8689 §5): STARTTLS when offered, the certificate unchecked,
-      // plaintext when TLS fails; no DANE or other policy can refuse the host.
-      if (g.tls_optional && *level != tls_level::none) level = tls_level::may;
-      plan = co_await plan_host_tls(resolver, *level, d.route, host, ropts.port, options);
+    if (sec.level) {
+      plan = co_await plan_host_tls(resolver, *sec.level, d.route, host, ropts.port, options);
       if (plan->refuse) {
         if (ropts.tls_report && plan->refuse != errc::tls_not_available) {
           tlsrpt_failure f;  // RFC 8460 §4.3.2: DANE's own failure types
@@ -262,7 +292,7 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
           ropts.tls_report->failure(detail::dane_report_policy(g.domain, host.name), f);
         }
         host_attempt refused{host.name, {}, plan->refuse, plan->reason, false};
-        last_error = plan->refuse;
+        st.last_error = plan->refuse;
         route_note(ropts, g.domain, "not using " + host.name + ": " + plan->reason);
         d.tried.push_back(std::move(refused));
         continue;
@@ -282,7 +312,7 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
         f.receiving_mx_hostname = host.name;
         f.additional_information = "MX host matches no mx pattern of the MTA-STS policy";
         f.failure_reason_code = "mx-mismatch";
-        ropts.tls_report->failure(report_policy, f);
+        ropts.tls_report->failure(sec.report_policy, f);
       }
       if (sts->mode == mta_sts_mode::enforce) {
         host_attempt skipped{host.name,
@@ -291,7 +321,7 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
                              "not allowed by the MTA-STS policy",
                              false};
         route_note(ropts, g.domain, "skipping " + host.name + ": " + skipped.reason);
-        last_error = skipped.error;
+        st.last_error = skipped.error;
         d.tried.push_back(std::move(skipped));
         continue;
       }
@@ -332,12 +362,12 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
               co_await connect_from(socket, to, ropts.source_address, options.timeouts.connect)) {
         attempt.error = ec;
         attempt.reason = "connect: " + ec.message();
-        last_error = ec;
+        st.last_error = ec;
         route_note(ropts, g.domain, host.name + " [" + attempt.address + "]: " + attempt.reason);
         d.tried.push_back(std::move(attempt));
         continue;
       }
-      session_result result = co_await run_session(std::move(socket), pipeline, messages, here);
+      session_result result = co_await open(std::move(socket), here, host.name, attempt.address);
       const tls_status handshake = result.tls;
       if (sts_applies && !sts_enforced && here.tls == tls_mode::opportunistic &&
           result.tls_fallback_reason && options.tls_provider &&
@@ -353,7 +383,7 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
         asio::ip::tcp::socket again(executor);
         const std::error_code ec =
             co_await connect_from(again, to, ropts.source_address, options.timeouts.connect);
-        if (!ec) result = co_await run_session(std::move(again), pipeline, messages, here);
+        if (!ec) result = co_await open(std::move(again), here, host.name, attempt.address);
       }
       if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
         // Opportunistic TLS failed before any message byte: a fresh plaintext connection to
@@ -367,21 +397,22 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
                 co_await connect_from(plain, to, ropts.source_address, options.timeouts.connect)) {
           attempt.error = ec;
           attempt.reason = "connect (plaintext after TLS failure): " + ec.message();
-          last_error = ec;
+          st.last_error = ec;
           d.tried.push_back(std::move(attempt));
           continue;
         }
-        result = co_await run_session(std::move(plain), pipeline, messages, here);
+        result = co_await open(std::move(plain), here, host.name, attempt.address);
         result.tls_fallback_reason = why;
       }
-      had_session = true;
+      st.had_session = true;
       d.host = host.name;
       d.address = attempt.address;
       d.authentication = detail::connection_authentication(result.tls, sts_enforced);
-      if (count_sessions)
+      stamp_results(result, d.host, d.address, result.tls.active ? d.authentication : "");
+      if (sec.count_sessions)
         detail::report_session(
             *ropts.tls_report,
-            dane ? detail::dane_report_policy(g.domain, host.name, plan->tlsa) : report_policy,
+            dane ? detail::dane_report_policy(g.domain, host.name, plan->tlsa) : sec.report_policy,
             sts_applies, handshake, result, nothing_decided(result), host.name, attempt.address,
             ropts.source_address);
       if (nothing_decided(result)) {
@@ -398,11 +429,11 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
                                                : attempt.error.message()) +
                          (result.error_state.empty() ? "" : " in " + result.error_state) +
                          (result.error_text.empty() ? "" : ": " + result.error_text);
-        last_error = attempt.error;
+        st.last_error = attempt.error;
         route_note(ropts, g.domain,
                    host.name + " [" + attempt.address + "] left: " + attempt.reason);
         d.tried.push_back(std::move(attempt));
-        d.session = std::move(result);
+        out = std::move(result);
         continue;
       }
       attempt.decided = true;
@@ -410,39 +441,107 @@ asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pip
       attempt.reason = result.error ? result.error.message() : "session completed";
       route_note(ropts, g.domain, host.name + " [" + attempt.address + "] decided the recipients");
       d.tried.push_back(std::move(attempt));
-      d.session = std::move(result);
-      d.error = {};
-      co_return;
+      out = std::move(result);
+      co_return true;
     }
   }
-  d.error = make_error_code(errc::all_hosts_failed);
-  if (!had_session) {
-    d.route.permanent = false;
-    d.route.status = {4, 4, 1};
-    d.route.text = "no MX host of " + g.domain + " could be reached" +
-                   (last_error ? ": " + last_error.message() : std::string());
-    if (last_error == errc::tlsa_lookup_failed || last_error == errc::dane_required ||
-        last_error == errc::mta_sts_mx_mismatch) {
-      // As Postfix reports a TLSA lookup error or a DANE policy not met (and an enforced
-      // MTA-STS policy no MX host matches): 4.7.5.
-      d.route.status = {4, 7, 5};
-      d.route.text =
-          "no MX host of " + g.domain + " could be used securely: " + d.tried.back().reason;
-    }
+  co_return false;
+}
+
+/// No host of the domain could be used and no session ran: the route's transient failure.
+inline void no_host_reached(domain_result& d, const domain_group& g, const host_loop_state& st) {
+  d.route.permanent = false;
+  d.route.status = {4, 4, 1};
+  d.route.text = "no MX host of " + g.domain + " could be reached" +
+                 (st.last_error ? ": " + st.last_error.message() : std::string());
+  if (!d.tried.empty() &&
+      (st.last_error == errc::tlsa_lookup_failed || st.last_error == errc::dane_required ||
+       st.last_error == errc::mta_sts_mx_mismatch)) {
+    // As Postfix reports a TLSA lookup error or a DANE policy not met (and an enforced
+    // MTA-STS policy no MX host matches): 4.7.5.
+    d.route.status = {4, 7, 5};
+    d.route.text =
+        "no MX host of " + g.domain + " could be used securely: " + d.tried.back().reason;
   }
 }
 
-/// The pool's destination of a route: its MX host set (in any order), source address, TLS
-/// policy and port.
+/// `try_hosts`' session runner without a pool: one session over the connected socket.
+template <class Pipeline>
+struct direct_sessions {
+  const Pipeline* pipeline;
+  std::span<const message> messages;
+  asio::awaitable<session_result> operator()(asio::ip::tcp::socket socket, session_options here,
+                                             const std::string&, const std::string&) const {
+    return run_session(std::move(socket), *pipeline, messages, std::move(here));
+  }
+};
+
+/// `try_hosts`' session runner through a pool: the session is kept in `lease` (a session an
+/// earlier attempt of the same lease left open is ended first: its place is reused).
+template <class Pipeline>
+struct pooled_sessions {
+  connection_pool* pool;
+  pool_lease* lease;
+  const Pipeline* pipeline;
+  std::span<const message> batch;
+  asio::awaitable<session_result> operator()(asio::ip::tcp::socket socket, session_options here,
+                                             const std::string& host,
+                                             const std::string& address) const {
+    pool->discard(*lease);
+    return pool->open(*lease, std::move(socket), *pipeline, batch, std::move(here), host, address);
+  }
+};
+
+template <class Pipeline>
+asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pipeline,
+                                     const domain_group& g, session_options options,
+                                     route_options ropts, domain_result& d) {
+  d.domain = g.domain;
+  d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
+  d.tried = d.route.skipped;
+  if (d.route.error) {
+    d.error = d.route.error;
+    co_return;
+  }
+  const domain_security sec = co_await domain_security_of(resolver, g, ropts, d);
+  host_loop_state st;
+  if (co_await try_hosts(
+          resolver, g, options, ropts, sec, d, st, d.session,
+          direct_sessions<Pipeline>{&pipeline, std::span<const message>(g.messages)})) {
+    d.error = {};
+    co_return;
+  }
+  d.error = make_error_code(errc::all_hosts_failed);
+  if (!st.had_session) no_host_reached(d, g, st);
+}
+
+/// The pool's destination of a route: everything that changes how a connection is made or
+/// which messages it may carry: its MX host set (in any order), source address, TLS mode,
+/// port, the domain's TLS level (for `secure` with the domain, which the certificate must
+/// name; for DANE whether the MX records are signed) and the MTA-STS policy's mode and mx
+/// patterns when one applies.
 inline std::string pool_key(const route& r, const route_options& ropts,
-                            const session_options& options) {
+                            const session_options& options, const domain_security& sec) {
   std::vector<std::string> names;
   for (const auto& h : r.hosts) names.push_back(h.name);
   std::sort(names.begin(), names.end());
   std::string key;
   for (const auto& n : names) key += n + ",";
   key += "|" + (ropts.source_address ? ropts.source_address->to_string() : std::string()) + "|" +
-         std::to_string(static_cast<int>(options.tls)) + "|" + std::to_string(ropts.port);
+         std::to_string(static_cast<int>(options.tls)) + "|" + std::to_string(ropts.port) + "|";
+  key += sec.level ? std::string(to_string(*sec.level)) : std::string("-");
+  if (sec.level == tls_level::secure) key += ":" + r.domain;
+  if (sec.level == tls_level::dane || sec.level == tls_level::dane_only)
+    key += r.security == dns_security::secure ? ":signed" : ":unsigned";  // DANE applies?
+  key += "|";
+  if (sec.sts) {
+    std::vector<std::string> mx = sec.sts->mx;
+    std::sort(mx.begin(), mx.end());
+    key += std::string(to_string(sec.sts->mode)) + ":";
+    for (const auto& p : mx) key += p + ",";
+  } else {
+    key += "-";
+  }
   return key;
 }
 
@@ -459,17 +558,10 @@ inline bool broke_before_deciding(const session_result& r) {
   return true;
 }
 
-/// Copies a batch's results into `out` from message `first` on, with host and address.
-inline void take_batch_results(session_result& out, std::size_t first, session_result& batch,
-                               const std::string& host, const std::string& address) {
-  for (std::size_t i = 0; i < batch.messages.size() && first + i < out.messages.size(); ++i) {
-    message_result& m = out.messages[first + i];
-    m = std::move(batch.messages[i]);
-    for (auto& rr : m.recipients) {
-      rr.host = host;
-      rr.host_address = address;
-    }
-  }
+/// Copies a batch's (stamped) results into `out` from message `first` on.
+inline void take_batch_results(session_result& out, std::size_t first, session_result& batch) {
+  for (std::size_t i = 0; i < batch.messages.size() && first + i < out.messages.size(); ++i)
+    out.messages[first + i] = std::move(batch.messages[i]);
   out.transactions += batch.transactions;
   if (batch.error && !out.error) {
     out.error = batch.error;
@@ -488,13 +580,13 @@ inline void take_batch_results(session_result& out, std::size_t first, session_r
 }
 
 /// `deliver_domain` through `ropts.pool`: the domain's messages go over pooled connections
-/// of its destination (a reused one when one is idle and alive, else a new one to the route's
-/// hosts in turn), in batches of at most the pool's messages per connection.
+/// of its destination (a reused one when one is idle and alive, else a new one opened by
+/// `try_hosts`, with the same per-host decisions as without a pool), in batches of at most
+/// the pool's messages per connection.
 template <class Pipeline>
 asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeline& pipeline,
                                             const domain_group& g, session_options options,
                                             route_options ropts, domain_result& d) {
-  auto executor = co_await asio::this_coro::executor;
   connection_pool& pool = *ropts.pool;
   d.domain = g.domain;
   d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
@@ -503,7 +595,8 @@ asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeli
     d.error = d.route.error;
     co_return;
   }
-  const std::string key = pool_key(d.route, ropts, options);
+  const domain_security sec = co_await domain_security_of(resolver, g, ropts, d);
+  const std::string key = pool_key(d.route, ropts, options, sec);
   const std::span<const message> all(g.messages);
   session_result merged;
   merged.messages.resize(all.size());
@@ -515,18 +608,21 @@ asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeli
       rr.text = rr.error.message();
       merged.messages[i].recipients.push_back(std::move(rr));
     }
-  std::size_t done = 0;
+  std::size_t done = 0, decided_batches = 0;
   std::size_t fresh_tries = 0;  // reused connections found broken: bounded
-  bool had_session = false, failed = false;
-  std::error_code last_error;
+  bool failed = false;
+  host_loop_state st;
   while (done < all.size() && !failed) {
     pool_lease lease = co_await pool.acquire(key);
+    const std::size_t count =
+        std::min(all.size() - done, std::max<std::size_t>(1, pool.room(lease)));
+    const std::span<const message> batch = all.subspan(done, count);
     if (lease.reused()) {
-      const std::size_t count =
-          std::min(all.size() - done, std::max<std::size_t>(1, pool.room(lease)));
       const std::string host = lease.host(), address = lease.address();
+      const std::string auth = lease.connection->authentication,
+                        tls_auth = lease.connection->tls_auth;
       route_note(ropts, g.domain, "reusing the connection to " + host + " [" + address + "]");
-      session_result r = co_await pool.run(lease, all.subspan(done, count));
+      session_result r = co_await pool.run(lease, batch);
       pool.release(lease);
       if (broke_before_deciding(r) && ++fresh_tries <= 3) {
         route_note(ropts, g.domain,
@@ -534,97 +630,40 @@ asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeli
                        "), again on another");
         continue;
       }
-      had_session = true;
+      st.had_session = true;
       d.host = host;
       d.address = address;
+      d.authentication = auth;
       d.tried.push_back({host, address, r.error, "reused connection", true});
-      take_batch_results(merged, done, r, host, address);
+      stamp_results(r, host, address, tls_auth);
+      take_batch_results(merged, done, r);
       done += count;
+      ++decided_batches;
       continue;
     }
-    // A new connection: the route's hosts and addresses in turn.
-    const std::size_t count =
-        std::min(all.size() - done, std::max<std::size_t>(1, pool.room(lease)));
-    const std::span<const message> batch = all.subspan(done, count);
-    bool decided = false;
-    for (const mx_host& host : d.route.hosts) {
-      for (const asio::ip::address& address : host.addresses) {
-        host_attempt attempt{host.name, address.to_string(), {}, {}, false};
-        if (ropts.source_address && ropts.source_address->is_v4() != address.is_v4()) continue;
-        const asio::ip::tcp::endpoint to(address, ropts.port);
-        session_options here = options;
-        if (here.tls_server_name.empty()) here.tls_server_name = host.name;
-        route_note(ropts, g.domain,
-                   "connecting to " + host.name + " [" + attempt.address +
-                       "]:" + std::to_string(ropts.port) + " (pooled)");
-        asio::ip::tcp::socket socket(executor);
-        if (auto ec =
-                co_await connect_from(socket, to, ropts.source_address, options.timeouts.connect)) {
-          attempt.error = ec;
-          attempt.reason = "connect: " + ec.message();
-          last_error = ec;
-          route_note(ropts, g.domain, host.name + " [" + attempt.address + "]: " + attempt.reason);
-          d.tried.push_back(std::move(attempt));
-          continue;
-        }
-        session_result result = co_await pool.open(lease, std::move(socket), pipeline, batch, here,
-                                                   host.name, attempt.address);
-        if (here.tls == tls_mode::opportunistic && result.tls_fallback_reason) {
-          const std::error_code why = result.tls_fallback_reason;
-          route_note(ropts, g.domain,
-                     host.name + ": TLS failed (" + why.message() + "), again without TLS");
-          here.tls = tls_mode::none;
-          asio::ip::tcp::socket plain(executor);
-          if (auto ec = co_await connect_from(plain, to, ropts.source_address,
-                                              options.timeouts.connect)) {
-            attempt.error = ec;
-            attempt.reason = "connect (plaintext after TLS failure): " + ec.message();
-            last_error = ec;
-            d.tried.push_back(std::move(attempt));
-            continue;
-          }
-          result = co_await pool.open(lease, std::move(plain), pipeline, batch, here, host.name,
-                                      attempt.address);
-          result.tls_fallback_reason = why;
-        }
-        had_session = true;
-        if (nothing_decided(result)) {
-          attempt.error =
-              result.error ? result.error : make_error_code(errc::service_not_available);
-          attempt.reason = attempt.error.message() +
-                           (result.error_state.empty() ? "" : " in " + result.error_state) +
-                           (result.error_text.empty() ? "" : ": " + result.error_text);
-          last_error = attempt.error;
-          route_note(ropts, g.domain,
-                     host.name + " [" + attempt.address + "] left: " + attempt.reason);
-          d.tried.push_back(std::move(attempt));
-          continue;
-        }
-        attempt.decided = true;
-        attempt.error = result.error;
-        attempt.reason = result.error ? result.error.message() : "session completed";
-        route_note(ropts, g.domain,
-                   host.name + " [" + attempt.address + "] decided the recipients");
-        d.tried.push_back(std::move(attempt));
-        d.host = host.name;
-        d.address = address.to_string();
-        take_batch_results(merged, done, result, d.host, d.address);
-        decided = true;
-        break;
-      }
-      if (decided) break;
+    // A new connection: the route's hosts and addresses in turn, as without a pool.
+    session_result got;
+    const bool decided =
+        co_await try_hosts(resolver, g, options, ropts, sec, d, st, got,
+                           pooled_sessions<Pipeline>{&pool, &lease, &pipeline, batch});
+    if (decided && lease.connection) {
+      // What a reused connection's recipients are told of it.
+      lease.connection->authentication = d.authentication;
+      lease.connection->tls_auth = got.tls.active ? d.authentication : "";
     }
+    if (!decided) pool.discard(lease);
     pool.release(lease);
-    if (decided) {
+    if (!got.messages.empty()) {
+      take_batch_results(merged, done, got);  // the deciding (or last) session's answers
       done += count;
-    } else {
-      failed = true;
     }
+    if (decided) ++decided_batches;
+    else failed = true;
   }
   if (failed) {
     // No host took the rest: those recipients are transient, with the reason.
     const std::string text = "no MX host of " + g.domain + " could be reached" +
-                             (last_error ? ": " + last_error.message() : std::string());
+                             (st.last_error ? ": " + st.last_error.message() : std::string());
     for (std::size_t i = done; i < merged.messages.size(); ++i)
       for (auto& rr : merged.messages[i].recipients) {
         rr.status = delivery_status::transient;
@@ -635,31 +674,19 @@ asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeli
         classify_recipient(rr, options.bounce_classifier ? *options.bounce_classifier
                                                          : bounce_classifier::builtin());
       }
-    if (done == 0) {
+    if (decided_batches == 0) {
       d.error = make_error_code(errc::all_hosts_failed);
-      if (!had_session) {
-        d.route.permanent = false;
-        d.route.status = {4, 4, 1};
-        d.route.text = text;
+      if (!st.had_session) {
+        no_host_reached(d, g, st);
+        co_return;  // the route failure decides them all
       }
-      if (!had_session) co_return;  // the route failure decides them all
     }
   }
   d.session = std::move(merged);
 }
 
-/// Whether a domain's delivery may go through the pool: pooled connections carry no per-host
-/// TLS decisions, so a domain under a TLS level (DANE...), TLS reporting or an MTA-STS record
-/// is delivered by `deliver_domain`, host by host (the policy lookup is cached for it).
-inline asio::awaitable<bool> pool_suits(dns_resolver& resolver, const std::string& domain,
-                                        const route_options& ropts) {
-  if (ropts.tls_level || !ropts.tls_levels.empty() || ropts.tls_report) co_return false;
-  if (!ropts.mta_sts || !ropts.relay_host.empty()) co_return true;
-  const mta_sts_lookup found = co_await ropts.mta_sts->lookup(resolver, domain);
-  co_return !found.txt_found && !found.policy && !found.error;
-}
-
-/// Delivers the domains of `groups` from `next` on, one after another, until none is left.
+/// Delivers the domains of `groups` from `next` on, one after another, until none is left:
+/// through `ropts.pool` when there is one.
 template <class Pipeline>
 asio::awaitable<void> domain_worker(dns_resolver& resolver, const Pipeline& pipeline,
                                     const std::vector<domain_group>& groups,
@@ -667,7 +694,7 @@ asio::awaitable<void> domain_worker(dns_resolver& resolver, const Pipeline& pipe
                                     const session_options& options, const route_options& ropts) {
   while (next < groups.size()) {
     const std::size_t i = next++;
-    if (ropts.pool && co_await pool_suits(resolver, groups[i].domain, ropts))
+    if (ropts.pool)
       co_await deliver_domain_pooled(resolver, pipeline, groups[i], options, ropts, results[i]);
     else co_await deliver_domain(resolver, pipeline, groups[i], options, ropts, results[i]);
   }

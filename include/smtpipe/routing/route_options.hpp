@@ -58,8 +58,9 @@ struct route_options {
   smtpipe::tls_report* tls_report = nullptr;
   /// Reuse connections through this pool (not owned; may be null: one connection per domain,
   /// closed with QUIT at its end). Domains with the same MX host set (and source address, TLS
-  /// policy and port) then share connections, one after another or up to the pool's limits
-  /// at once; the pool must outlive the delivery, and be used from one thread.
+  /// mode, port, TLS level and MTA-STS mode) then share connections, one after another or up
+  /// to the pool's limits at once; the pool must outlive the delivery, and be used from one
+  /// thread.
   connection_pool* pool = nullptr;
 };
 
