@@ -3,6 +3,8 @@
 #ifndef SMTPIPE_CLI_HEADERS_HPP
 #define SMTPIPE_CLI_HEADERS_HPP
 
+#include "smtpipe/protocol/xtext.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -25,16 +27,7 @@ struct header_section {
   std::size_t head_end = 0;
 };
 
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using smtpipe::detail::iequals;  // ASCII case-insensitive (protocol/xtext.hpp)
 
 inline header_section parse_header_section(std::string_view message) {
   header_section h;

@@ -492,18 +492,29 @@ struct pooled_sessions {
   }
 };
 
-template <class Pipeline>
-asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pipeline,
-                                     const domain_group& g, session_options options,
-                                     route_options ropts, domain_result& d) {
+// Resolves the domain's route and its transport security (level, MTA-STS policy); nothing
+// when the route failed (`d` then says why).
+inline asio::awaitable<std::optional<domain_security>> start_domain(dns_resolver& resolver,
+                                                                    const domain_group& g,
+                                                                    const route_options& ropts,
+                                                                    domain_result& d) {
   d.domain = g.domain;
   d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
   d.tried = d.route.skipped;
   if (d.route.error) {
     d.error = d.route.error;
-    co_return;
+    co_return std::nullopt;
   }
-  const domain_security sec = co_await domain_security_of(resolver, g, ropts, d);
+  co_return co_await domain_security_of(resolver, g, ropts, d);
+}
+
+template <class Pipeline>
+asio::awaitable<void> deliver_domain(dns_resolver& resolver, const Pipeline& pipeline,
+                                     const domain_group& g, session_options options,
+                                     route_options ropts, domain_result& d) {
+  const std::optional<domain_security> started = co_await start_domain(resolver, g, ropts, d);
+  if (!started) co_return;
+  const domain_security& sec = *started;
   host_loop_state st;
   if (co_await try_hosts(
           resolver, g, options, ropts, sec, d, st, d.session,
@@ -588,14 +599,9 @@ asio::awaitable<void> deliver_domain_pooled(dns_resolver& resolver, const Pipeli
                                             const domain_group& g, session_options options,
                                             route_options ropts, domain_result& d) {
   connection_pool& pool = *ropts.pool;
-  d.domain = g.domain;
-  d.route = co_await resolve_route_impl(resolver, g.domain, ropts);
-  d.tried = d.route.skipped;
-  if (d.route.error) {
-    d.error = d.route.error;
-    co_return;
-  }
-  const domain_security sec = co_await domain_security_of(resolver, g, ropts, d);
+  const std::optional<domain_security> started = co_await start_domain(resolver, g, ropts, d);
+  if (!started) co_return;
+  const domain_security& sec = *started;
   const std::string key = pool_key(d.route, ropts, options, sec);
   const std::span<const message> all(g.messages);
   session_result merged;

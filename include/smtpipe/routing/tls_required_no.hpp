@@ -4,6 +4,7 @@
 #define SMTPIPE_ROUTING_TLS_REQUIRED_NO_HPP
 
 #include "smtpipe/config.hpp"
+#include "smtpipe/protocol/xtext.hpp"  // detail::iequals
 #include "smtpipe/session/body_source.hpp"
 #include "smtpipe/session/message.hpp"
 
@@ -15,17 +16,6 @@ namespace smtpipe {
 
 namespace detail {
 
-inline bool ascii_iequal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // One unfolded header field: "TLS-Required" (any case) whose value, without surrounding
 // white space, is "No" (any case; RFC 8689 §5 defines no other value).
 inline bool is_tls_required_no(std::string_view field) noexcept {
@@ -33,12 +23,12 @@ inline bool is_tls_required_no(std::string_view field) noexcept {
   if (colon == std::string_view::npos) return false;
   std::string_view name = field.substr(0, colon);
   while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-  if (!ascii_iequal(name, "TLS-Required")) return false;
+  if (!iequals(name, "TLS-Required")) return false;
   std::string_view value = field.substr(colon + 1);
   auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
   while (!value.empty() && blank(value.front())) value.remove_prefix(1);
   while (!value.empty() && blank(value.back())) value.remove_suffix(1);
-  return ascii_iequal(value, "No");
+  return iequals(value, "No");
 }
 
 }  // namespace detail
