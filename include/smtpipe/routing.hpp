@@ -8,8 +8,8 @@
 #define SMTPIPE_ROUTING_HPP
 
 #include "smtpipe/routing/address_preference.hpp"
-#include "smtpipe/routing/default_trust_anchor.hpp"
 #include "smtpipe/routing/connection_pool.hpp"
+#include "smtpipe/routing/default_trust_anchor.hpp"
 #include "smtpipe/routing/deliver_routed.hpp"
 #include "smtpipe/routing/dns_answer.hpp"
 #include "smtpipe/routing/dns_resolver.hpp"
