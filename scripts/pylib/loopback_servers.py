@@ -249,3 +249,42 @@ class SmtpSink:
 
     def stop(self):
         stop_process(self.proc)
+
+
+def dns_query(name, qtype=1):
+    """A DNS query for `name` (class IN, type `qtype`: 1 is A), with recursion desired."""
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split("."))
+    return (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00" +
+            qtype.to_bytes(2, "big") + b"\x00\x01")
+
+
+def start_unbound(conf, port, probe, log, need_answer=False):
+    """Starts `unbound -d -c conf` (checked with unbound-checkconf first) and waits until it
+    replies on 127.0.0.1:port to an A query for `probe` (with `need_answer`: NOERROR and at
+    least one answer record). Returns the process."""
+    tool = shutil.which("unbound", path=SBIN_PATH)
+    if not tool:
+        raise ServerUnavailable("unbound not found: install unbound (scripts/install-deps.sh)")
+    check = subprocess.run([shutil.which("unbound-checkconf", path=SBIN_PATH), conf],
+                           capture_output=True, text=True)
+    if check.returncode != 0:
+        raise ServerUnavailable(f"unbound-checkconf: {check.stdout}{check.stderr}")
+    proc = subprocess.Popen([tool, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    query = dns_query(probe)
+
+    def answers():
+        if proc.poll() is not None:
+            return True
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.3)
+            try:
+                s.sendto(query, ("127.0.0.1", port))
+                reply = s.recv(512)
+            except OSError:
+                return False
+        return len(reply) > 12 and (not need_answer or ((reply[3] & 0x0f) == 0 and reply[7] > 0))
+    if not wait_until(answers, 15) or proc.poll() is not None:
+        stop_process(proc)
+        raise ServerUnavailable("unbound did not start: " + read_text(log)[-2000:])
+    return proc
