@@ -65,7 +65,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "pylib"))
 sys.path.insert(0, HERE)
-from loopback_servers import ServerUnavailable, read_text, start_unbound, stop_process  # noqa: E402
+from loopback_servers import SBIN_PATH, ServerUnavailable, read_text, stop_process, wait_until  # noqa: E402
 from routing_env import Checks, TlsSink, check, check_tlsrpt, closed_udp_port, issue_cert  # noqa: E402
 
 ZONE = "dane.test"
@@ -226,6 +226,9 @@ class AuthUnbound:
         self.proc = None
 
     def start(self):
+        tool = shutil.which("unbound", path=SBIN_PATH)
+        if not tool:
+            raise ServerUnavailable("unbound not found (scripts/install-deps.sh)")
         conf = os.path.join(self.base, "unbound.conf")
         with open(conf, "w") as f:
             f.write(f"""server:
@@ -256,8 +259,29 @@ auth-zone:
   for-downstream: yes
   for-upstream: no
 """)
-        self.proc = start_unbound(conf, self.port, f"mx-ee.{ZONE}",
-                                  os.path.join(self.base, "unbound.log"), need_answer=True)
+        chk = subprocess.run([shutil.which("unbound-checkconf", path=SBIN_PATH), conf],
+                             capture_output=True, text=True)
+        if chk.returncode != 0:
+            raise ServerUnavailable(f"unbound-checkconf: {chk.stdout}{chk.stderr}")
+        self.proc = subprocess.Popen([tool, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def answers():
+            if self.proc.poll() is not None:
+                return True
+            q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x05mx-ee\x04dane\x04test\x00\x00\x01\x00\x01")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.3)
+                try:
+                    s.sendto(q, ("127.0.0.1", self.port))
+                    reply = s.recv(512)
+                    return len(reply) > 12 and (reply[3] & 0x0f) == 0 and reply[7] > 0
+                except OSError:
+                    return False
+        if not wait_until(answers, 15) or self.proc.poll() is not None:
+            raise ServerUnavailable("unbound did not start: " +
+                                    read_text(os.path.join(self.base, "unbound.log"))[-2000:])
 
     def stop(self):
         stop_process(self.proc)

@@ -64,7 +64,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "pylib"))
-from loopback_servers import (ServerUnavailable, SmtpSink, start_unbound,  # noqa: E402
+from loopback_servers import (SBIN_PATH, ServerUnavailable, SmtpSink, read_text,  # noqa: E402
                               stop_process, wait_until)
 
 ZONE = "routing.test."
@@ -201,11 +201,34 @@ class Unbound:
         self.proc = None
 
     def start(self):
+        tool = shutil.which("unbound", path=SBIN_PATH)
+        if not tool:
+            raise ServerUnavailable("unbound not found: install unbound (scripts/install-deps.sh)")
         conf = os.path.join(self.base, "unbound.conf")
         with open(conf, "w") as f:
             f.write(unbound_conf(self.base, self.port, closed_udp_port()))
-        self.proc = start_unbound(conf, self.port, "mx-a." + ZONE,
-                                  os.path.join(self.base, "unbound.log"))
+        check = subprocess.run([shutil.which("unbound-checkconf", path=SBIN_PATH), conf],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise ServerUnavailable(f"unbound-checkconf: {check.stdout}{check.stderr}")
+        self.proc = subprocess.Popen([tool, "-d", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def answers():
+            if self.proc.poll() is not None:
+                return True
+            q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                 b"\x04mx-a\x07routing\x04test\x00\x00\x01\x00\x01")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.3)
+                try:
+                    s.sendto(q, ("127.0.0.1", self.port))
+                    return len(s.recv(512)) > 12
+                except OSError:
+                    return False
+        if not wait_until(answers, 15) or self.proc.poll() is not None:
+            raise ServerUnavailable("unbound did not start: " +
+                                    read_text(os.path.join(self.base, "unbound.log"))[-2000:])
 
     def stop(self):
         stop_process(self.proc)
